@@ -1,0 +1,359 @@
+"""Ports: the small interfaces the service flows (业务流程) talk to.
+
+Every adapter implements one of these shapes: the pyscard transport and the emulator's in-process
+transport both are a `CardTransport`; the PSAM, the provincial HSM and the emulator's keys are a
+`KeyProvider`; and so on. Flows import only this module, never an adapter, so a flow runs the same
+against a real reader, the emulator or an in-memory fake. Only ``counter_app.app`` wires concrete
+classes to these ports.
+
+The types here are deliberately plain (bytes, str, dataclasses, mappings): richer domain types live in
+``counter_app.domain`` and ``counter_app.card`` and are built on top of what a port returns.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol, runtime_checkable
+
+# --------------------------------------------------------------------------------------------
+# Card reader
+
+
+class TransportError(Exception):
+    """The reader or the PC/SC service failed; the card may still be fine (读卡器故障)."""
+
+
+class CardRemovedError(TransportError):
+    """The card left the reader while it was being used (卡片已拔出)."""
+
+
+@runtime_checkable
+class CardTransport(Protocol):
+    """One card in one reader slot (读卡器卡座), speaking ISO 7816 APDUs.
+
+    ``transmit`` sends one command APDU and returns the response data followed by SW1 SW2, exactly
+    as the card answered: no automatic GET RESPONSE (61xx) or Le retry (6Cxx); the card layer does
+    those. Raises `CardRemovedError` when the card is gone and `TransportError` for other reader
+    faults. Implementations: the pyscard transport (real readers and vpcd) and the emulator's
+    in-process transport (training mode and unit tests).
+    """
+
+    @property
+    def reader_name(self) -> str:
+        """The reader's name as the PC/SC service reports it (or the emulator's slot name)."""
+        ...
+
+    def atr(self) -> bytes:
+        """The card's Answer To Reset."""
+        ...
+
+    def transmit(self, command: bytes) -> bytes:
+        """Send one command APDU; return response data ‖ SW1 ‖ SW2."""
+        ...
+
+
+class KeyPurpose(enum.Enum):
+    """Which card key a `KeyProvider` computation uses (密钥用途)."""
+
+    READ_AUTH = "read_auth"  # RKSSSE: external authentication before reading EF06 on 3.0 cards
+    WRITE_AUTH = "write_auth"  # external authentication before UPDATE RECORD
+    PIN_RELOAD = "pin_reload"  # MAC of RELOAD PIN (密码重置)
+    PIN_UNBLOCK = "pin_unblock"  # MAC of PIN UNBLOCK (解锁)
+    INTERNAL_AUTH = "internal_auth"  # checking the card's answer to INTERNAL AUTHENTICATE
+
+
+@runtime_checkable
+class KeyProvider(Protocol):
+    """The holder of the card master keys (PSAM卡 / 加密机): computes, never reveals, card keys.
+
+    ``diversifier`` is what the key is diversified with for one card (per docs/card-protocol.md).
+    The PSAM in the second reader, the provincial HSM and the emulated PSAM implement this.
+    """
+
+    def cryptogram(self, purpose: KeyPurpose, diversifier: bytes, challenge: bytes) -> bytes:
+        """Encrypt the card's challenge with the diversified key (for EXTERNAL AUTHENTICATE)."""
+        ...
+
+    def mac(self, purpose: KeyPurpose, diversifier: bytes, challenge: bytes, data: bytes) -> bytes:
+        """MAC over ``data`` with the diversified key and the card's challenge as the IV."""
+        ...
+
+    def terminal_id(self) -> str:
+        """The PSAM's terminal number (终端机编号), printed on diagnostics and iReadCardBas."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# PIN pad
+
+
+class PinPadOutcome(enum.Enum):
+    """How a PIN entry on the citizen's pad ended (密码键盘输入结果)."""
+
+    ENTERED = "entered"
+    CITIZEN_CANCELLED = "citizen_cancelled"  # 客户取消输入
+    TIMED_OUT = "timed_out"  # 输入超时
+    CLERK_CANCELLED = "clerk_cancelled"  # 柜员取消
+    MISMATCH = "mismatch"  # the two entries of a new PIN differ (两次输入的新密码不一致)
+
+
+class PinEntryKind(enum.Enum):
+    """Which entries the pad collects (密码输入类型)."""
+
+    VERIFY = "verify"  # current PIN
+    CHANGE = "change"  # old PIN, new PIN, new PIN again
+    RELOAD = "reload"  # new PIN, new PIN again
+
+
+@dataclass(frozen=True)
+class PinRequest:
+    """What the clerk asks the pad for: kind, allowed length and how long the citizen has."""
+
+    kind: PinEntryKind
+    min_length: int = 6
+    max_length: int = 6
+    timeout_seconds: float = 30.0
+
+
+class SecretPin:
+    """A PIN the host had to hold: digits in a bytearray, wiped by `wipe` (never a ``str``).
+
+    Deliberately has no ``__str__``/``__repr__`` that shows the digits.
+    """
+
+    __slots__ = ("_digits",)
+
+    def __init__(self, digits: bytearray) -> None:
+        self._digits = digits
+
+    @property
+    def digits(self) -> bytearray:
+        """The ASCII digits; use and wipe, never copy into a ``str``."""
+        return self._digits
+
+    def wipe(self) -> None:
+        """Overwrite the digits with zeros and forget them."""
+        for i in range(len(self._digits)):
+            self._digits[i] = 0
+        self._digits = bytearray()
+
+    def __repr__(self) -> str:
+        return "SecretPin(<redacted>)"
+
+
+@dataclass
+class PinEntries:
+    """The entries of one PIN dialogue on the pad; wiped when the ``with`` block ends."""
+
+    outcome: PinPadOutcome
+    entries: list[SecretPin] = field(default_factory=list)
+
+    def wipe(self) -> None:
+        for pin in self.entries:
+            pin.wipe()
+
+    def __enter__(self) -> PinEntries:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wipe()
+
+
+@runtime_checkable
+class PinPad(Protocol):
+    """The citizen's PIN pad (密码键盘) in front of the counter.
+
+    ``secure`` pads (PC/SC Part 10) send the PIN to the card themselves and never give it to the
+    host: use `verify_on_card`. Other pads (serial 密码键盘, the training pad) hand the entries to the
+    host through `collect`, which the card layer turns into an APDU and wipes right after sending.
+    """
+
+    @property
+    def secure(self) -> bool:
+        """True when the PIN never reaches the host (Part 10 secure PIN entry)."""
+        ...
+
+    def collect(self, request: PinRequest) -> PinEntries:
+        """Prompt the citizen and return the entries (wipe them after use)."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# ID card reader (later: the 二代证 reader through a vendor DLL bridge)
+
+
+@dataclass(frozen=True)
+class IdCardData:
+    """What a 居民身份证 reader returns (二代证信息)."""
+
+    id_number: str
+    name: str
+    sex_code: str
+    ethnicity_code: str
+    birth_date: date
+    address: str
+    issuing_authority: str
+    valid_from: date
+    valid_until: date | None  # None: 长期
+    photo_jpeg: bytes = b""
+
+
+@runtime_checkable
+class IdReader(Protocol):
+    """The 二代证 (resident ID card) reader on the counter."""
+
+    def read(self, timeout_seconds: float) -> IdCardData | None:
+        """Wait up to ``timeout_seconds`` for an ID card; None when none was presented."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Central server
+
+
+class CentralUnavailable(Exception):
+    """The central server cannot be reached or answered garbage (中心服务不可用)."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """The server's answer to one life-cycle command: accepted with its record, or refused."""
+
+    accepted: bool
+    body: Mapping[str, Any]
+    refusal_code: str | None = None
+    refusal_message: str | None = None
+
+
+@runtime_checkable
+class CentralApi(Protocol):
+    """The city's card and subsidy service (社保卡中心系统), command-shaped and narrow.
+
+    Lookups return plain mappings as the server sends them. Every state change is a named command
+    sent with an idempotency key, so a retry has exactly one effect. Raises `CentralUnavailable`
+    when the server is down or answers garbage.
+    """
+
+    def find_person(self, id_type: str, id_number: str) -> Mapping[str, Any] | None:
+        """A person with their cards and history, or None."""
+        ...
+
+    def find_card(
+        self, *, card_number: str | None = None, card_id: str | None = None
+    ) -> Mapping[str, Any] | None:
+        """A card by 卡号 or 卡识别码, or None."""
+        ...
+
+    def send_command(self, command: str, payload: Mapping[str, Any], idempotency_key: str) -> CommandResult:
+        """Run one life-cycle command (apply, activate, report_loss, …)."""
+        ...
+
+    def subsidy_payments(
+        self, person_id: str, *, household: bool, period_from: str, period_to: str
+    ) -> Sequence[Mapping[str, Any]]:
+        """Subsidy payments (补贴发放记录) of a person or their household, periods as YYYYMM."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Local journal (store)
+
+
+@dataclass(frozen=True)
+class TransactionRecord:
+    """One service transaction as a flow hands it to the journal (业务流水)."""
+
+    acceptance_number: str
+    item_code: str
+    operator_number: str
+    outlet_code: str
+    counter_number: str
+    occurred_at: datetime
+    holder_ref: str
+    result: str
+    details: Mapping[str, Any]
+    server_command: str | None = None  # queued for the central server when set
+    server_payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Journal(Protocol):
+    """The counter's local store (本地流水): transactions, audit chain and outbox in one commit."""
+
+    def next_acceptance_number(self, outlet_code: str, counter_number: str, on: date) -> str:
+        """Reserve the next 受理编号 of this counter for the day."""
+        ...
+
+    def record(self, transaction: TransactionRecord) -> None:
+        """Write the transaction, its audit entry and (when it has one) its outbox message atomically."""
+        ...
+
+    def find(self, acceptance_number: str) -> TransactionRecord | None:
+        """A recorded transaction by its 受理编号."""
+        ...
+
+    def save_checkpoint(self, flow_id: str, state: Mapping[str, Any]) -> None:
+        """Remember where an unfinished flow stands, to resume it after a crash."""
+        ...
+
+    def load_checkpoint(self, flow_id: str) -> Mapping[str, Any] | None:
+        """The last checkpoint of an unfinished flow, or None."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Receipts and printing
+
+
+@dataclass(frozen=True)
+class RenderedForm:
+    """A rendered 业务受理表 or statement: the PDF and any character no font could draw."""
+
+    pdf: bytes
+    unprintable_characters: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class ReceiptRenderer(Protocol):
+    """Makes the 业务受理表 (acceptance form with stub and receipt) and 补贴发放明细 as PDF."""
+
+    def render_acceptance_form(self, transaction: TransactionRecord, *, reprint: int = 0) -> RenderedForm:
+        """The form of one transaction; ``reprint`` > 0 stamps 补打 n."""
+        ...
+
+
+class PrintFailed(Exception):
+    """The printer is missing or the job failed (打印失败); the transaction stays recorded."""
+
+
+@runtime_checkable
+class Printer(Protocol):
+    """The counter's printer (打印机)."""
+
+    def is_ready(self) -> bool:
+        """Whether the configured printer exists and accepts jobs."""
+        ...
+
+    def print_pdf(self, pdf: bytes, *, job_name: str) -> str:
+        """Send a PDF; return the job id. Raises `PrintFailed` with a Chinese message."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Clock
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Time (时钟), injected so deadlines, expiry and retention can be tested."""
+
+    def now(self) -> datetime:
+        """Timezone-aware current time (Asia/Shanghai)."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary start, for timeouts."""
+        ...

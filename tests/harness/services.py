@@ -1,0 +1,277 @@
+"""The services tests run against: each knows how to start, wait for, describe and stop itself."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+
+
+class ServiceFailed(RuntimeError):
+    """A service could not be started; the message says why and where its log is."""
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str, alive: Callable[[], bool]) -> None:
+    """Poll ``check`` until it is true; fail early when the process died or after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except Exception:  # not ready yet; keep polling
+            pass
+        if not alive():
+            raise ServiceFailed(f"{what}: the process exited during start-up")
+        if time.monotonic() > deadline:
+            raise ServiceFailed(f"{what}: not ready after {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def free_tcp_port() -> int:
+    """A TCP port on loopback that nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class Service(ABC):
+    """One service. ``start`` returns the environment variables that tell tests how to reach it."""
+
+    name: str
+
+    def __init__(self) -> None:
+        self.workdir: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @abstractmethod
+    def start(self) -> dict[str, str]: ...
+
+    def stop(self) -> None:
+        """Stop what ``start`` started (and only that); remove its work folder."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(self.stop_signal)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.process = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    stop_signal: int = signal.SIGTERM
+
+    def _alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def _mkworkdir(self) -> Path:
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"counter-test-{self.name}-"))
+        return self.workdir
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
+PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
+PCSCD_PIDFILE = Path("/run/pcscd/pcscd.pid")
+
+
+def vpcd_reader_names() -> tuple[str, str]:
+    """The two virtual readers vpcd offers: the citizen's card slot and the PSAM slot."""
+    friendly = "Virtual PCD"
+    with contextlib.suppress(OSError):
+        for line in VPCD_CONF.read_text().splitlines():
+            if line.startswith("FRIENDLYNAME"):
+                friendly = line.split(None, 1)[1].strip().strip('"')
+    return f"{friendly} 00 00", f"{friendly} 00 01"
+
+
+def vpcd_port() -> int:
+    with contextlib.suppress(OSError, ValueError):
+        for line in VPCD_CONF.read_text().splitlines():
+            if line.startswith("CHANNELID"):
+                return int(line.split()[1], 0)
+    return 0x8C7B
+
+
+def pcsc_readers() -> list[str]:
+    from smartcard.System import readers
+
+    return [str(r) for r in readers()]
+
+
+def running_pcscd_pid() -> int | None:
+    """The pid of a pcscd already running on this machine, if any."""
+    try:
+        pid = int(PCSCD_PIDFILE.read_bytes().replace(b"\0", b"").strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid if PCSCD_SOCKET.exists() else None
+
+
+class Pcscd(Service):
+    """The real PC/SC daemon with the vsmartcard-vpcd virtual reader driver.
+
+    There is one pcscd per machine. When one is already running (a developer's desktop), it is
+    used as it is and never stopped; it must then offer the vpcd readers.
+    """
+
+    name = "pcscd"
+
+    def start(self) -> dict[str, str]:
+        if not VPCD_CONF.exists():
+            raise ServiceFailed(f"pcscd: {VPCD_CONF} is missing; install vsmartcard-vpcd (make test does)")
+        card_reader, psam_reader = vpcd_reader_names()
+        env = {
+            "COUNTER_TEST_PCSC_CARD_READER": card_reader,
+            "COUNTER_TEST_PCSC_PSAM_READER": psam_reader,
+            "COUNTER_TEST_VPCD_HOST": "127.0.0.1",
+            "COUNTER_TEST_VPCD_PORT": str(vpcd_port()),
+        }
+        existing = running_pcscd_pid()
+        if existing is not None:
+            present = pcsc_readers()
+            if card_reader not in present or psam_reader not in present:
+                raise ServiceFailed(
+                    f"pcscd: a pcscd (pid {existing}) not started by the tests is running without the "
+                    f"vpcd readers (it lists {present}); restart it after installing vsmartcard-vpcd"
+                )
+            return env
+        pcscd = shutil.which("pcscd") or "/usr/sbin/pcscd"
+        workdir = self._mkworkdir()
+        log = workdir / "pcscd.log"
+        with log.open("wb") as out:
+            # Never --apdu: its log would hold PINs (DESIGN.md, "PINs never touch disk or logs").
+            self.process = subprocess.Popen([pcscd, "--foreground"], stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_until(
+                lambda: {card_reader, psam_reader} <= set(pcsc_readers()),
+                timeout=15,
+                what="pcscd",
+                alive=self._alive,
+            )
+        except ServiceFailed as exc:
+            tail = log_tail(log)
+            self.stop()
+            raise ServiceFailed(f"{exc}\n{tail}") from None
+        return env
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def postgres_bindir() -> Path:
+    """The newest installed PostgreSQL server's bin folder (Debian: /usr/lib/postgresql/N/bin)."""
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(Path(p).parts[-3])
+    )
+    if candidates:
+        return Path(candidates[-1]).parent
+    found = shutil.which("postgres")
+    if found:
+        return Path(found).parent
+    raise ServiceFailed("postgres: no PostgreSQL server installed (make test installs postgresql)")
+
+
+class Postgres(Service):
+    """A throw-away PostgreSQL cluster on a private port and socket folder.
+
+    PostgreSQL refuses to run as root, so as root the cluster belongs to the unprivileged user
+    ``nobody``; otherwise to the current user.
+    """
+
+    name = "postgres"
+    stop_signal = signal.SIGINT  # "fast" shutdown
+    database = "counter_test"
+
+    def _owner(self) -> tuple[int, int] | None:
+        """(uid, gid) to run the cluster as: ``nobody`` when we are root, else None (ourselves)."""
+        if os.geteuid() != 0:
+            return None
+        nobody = pwd.getpwnam("nobody")
+        return nobody.pw_uid, nobody.pw_gid
+
+    def start(self) -> dict[str, str]:
+        bindir = postgres_bindir()
+        workdir = self._mkworkdir()
+        owner = self._owner()
+        if owner is not None:
+            os.chown(workdir, *owner)
+        uid, gid = owner if owner is not None else (None, None)
+        groups: list[int] | None = [] if owner is not None else None
+        data, log = workdir / "data", workdir / "postgres.log"
+        init = subprocess.run(
+            [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
+             "-E", "UTF8", "--locale=C", "--no-instructions"],
+            capture_output=True, text=True, cwd=workdir, check=False,
+            user=uid, group=gid, extra_groups=groups,
+        )
+        if init.returncode != 0:
+            self.stop()
+            raise ServiceFailed(f"postgres: initdb failed:\n{init.stdout}\n{init.stderr}")
+        port = free_tcp_port()
+        with log.open("wb") as out:
+            if owner is not None:
+                os.chown(log, *owner)
+            self.process = subprocess.Popen(
+                [str(bindir / "postgres"), "-D", str(data), "-k", str(workdir),
+                 "-h", "127.0.0.1", "-p", str(port),
+                 "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200"],
+                stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
+                user=uid, group=gid, extra_groups=groups,
+            )
+        admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+        def answers() -> bool:
+            import psycopg
+
+            with psycopg.connect(admin_url, connect_timeout=2) as conn:
+                conn.execute("select 1")
+            return True
+
+        try:
+            wait_until(answers, timeout=30, what="postgres", alive=self._alive)
+            import psycopg
+
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f'create database "{self.database}"')
+        except Exception as exc:
+            tail = log_tail(log)
+            self.stop()
+            raise ServiceFailed(f"{exc}\n{tail}") from None
+        return {
+            "COUNTER_TEST_PG_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/{self.database}",
+            "COUNTER_TEST_PG_ADMIN_URL": admin_url,
+        }
+
+
+SERVICES: dict[str, type[Service]] = {"pcscd": Pcscd, "postgres": Postgres}
+
+
+def failed_env_var(name: str) -> str:
+    """Where the runner records that it could not start a service (tests then fail with this)."""
+    return f"COUNTER_TEST_FAILED_{name.upper()}"
+
+
+def started_env_var(name: str) -> str:
+    return f"COUNTER_TEST_STARTED_{name.upper()}"
