@@ -1,0 +1,1 @@
+"""Pure domain rules of the counter workstation: no Qt, no I/O."""
