@@ -82,7 +82,7 @@ temp_loss         !has_card       -                 -                  -        
 formal_loss       !has_card       -                 -                  -                 -                 !card_in_loss    !already_lost  !already_lost  -             →BL/FR        →REPL/DP                    !exchange_not_allowed_in_loss  →cancelled
 replaced          !final_state    !final_state      !final_state       !final_state      !final_state      !final_state     !final_state   !final_state   !final_state  !final_state  !final_state                !final_state                   !final_state
 cancelled         !final_state    !final_state      !final_state       !final_state      !final_state      !final_state     !final_state   !final_state   !final_state  !final_state  !final_state                !final_state                   !final_state
-"""  # noqa: E501 - a table is easier to check against DOMAIN §3 than wrapped lines
+"""
 
 
 def _parse_table() -> dict[tuple[SocialStatus, str], str]:

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.harness")
     sub = parser.add_subparsers(dest="action", required=True)
     run = sub.add_parser("run", help="start the test services, run COMMAND, stop them")
-    run.add_argument("--only", help="comma-separated services (default: all of %s)" % ",".join(SERVICES))
+    run.add_argument("--only", help=f"comma-separated services (default: all of {','.join(SERVICES)})")
     run.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = [c for c in args.command if c != "--"] if args.command[:1] == ["--"] else args.command

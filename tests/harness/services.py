@@ -182,9 +182,7 @@ class Pcscd(Service):
 
 def postgres_bindir() -> Path:
     """The newest installed PostgreSQL server's bin folder (Debian: /usr/lib/postgresql/N/bin)."""
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(Path(p).parts[-3])
-    )
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(Path(p).parts[-3]))
     if candidates:
         return Path(candidates[-1]).parent
     found = shutil.which("postgres")
@@ -221,10 +219,26 @@ class Postgres(Service):
         groups: list[int] | None = [] if owner is not None else None
         data, log = workdir / "data", workdir / "postgres.log"
         init = subprocess.run(
-            [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-             "-E", "UTF8", "--locale=C", "--no-instructions"],
-            capture_output=True, text=True, cwd=workdir, check=False,
-            user=uid, group=gid, extra_groups=groups,
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-instructions",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=workdir,
+            check=False,
+            user=uid,
+            group=gid,
+            extra_groups=groups,
         )
         if init.returncode != 0:
             self.stop()
@@ -234,11 +248,29 @@ class Postgres(Service):
             if owner is not None:
                 os.chown(log, *owner)
             self.process = subprocess.Popen(
-                [str(bindir / "postgres"), "-D", str(data), "-k", str(workdir),
-                 "-h", "127.0.0.1", "-p", str(port),
-                 "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200"],
-                stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
-                user=uid, group=gid, extra_groups=groups,
+                [
+                    str(bindir / "postgres"),
+                    "-D",
+                    str(data),
+                    "-k",
+                    str(workdir),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=200",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                user=uid,
+                group=gid,
+                extra_groups=groups,
             )
         admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
