@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from tests.harness.fixtures import ServiceBroker  # noqa: E402
+from tests.harness.fixtures import ServiceBroker
 
 
 @pytest.fixture(autouse=True)

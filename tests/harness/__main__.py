@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     command = [c for c in args.command if c != "--"] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no command given")
-    names = args.only.split(",") if args.only else list(SERVICES)
+    names = [n for n in args.only.split(",") if n] if args.only is not None else list(SERVICES)
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     started: list[Service] = []

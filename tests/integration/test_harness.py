@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,22 @@ def test_postgres_cluster_is_private_and_not_owned_by_root(postgres_url: str) ->
     assert data_dir.name == "data" and data_dir.parent.name.startswith("counter-test-postgres-")
     assert data_dir.stat().st_uid != 0  # PostgreSQL refuses root; the harness runs it unprivileged
     assert listen == "127.0.0.1"
+
+
+def test_runner_fails_a_pytest_run_that_collects_no_tests(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    run = subprocess.run(
+        [sys.executable, "-m", "tests.harness", "run", "--only=", "--",
+         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "empty")],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], check=False,
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert "collected no tests" in run.stderr
+
+
+def test_runner_passes_the_commands_exit_code_through(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "tests.harness", "run", "--only=", "--", sys.executable, "-c", "raise SystemExit(3)"],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], check=False,
+    )  # fmt: skip
+    assert run.returncode == 3
