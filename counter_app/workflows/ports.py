@@ -50,8 +50,12 @@ class CardTransport(Protocol):
         """The card's Answer To Reset."""
         ...
 
-    def transmit(self, command: bytes) -> bytes:
-        """Send one command APDU; return response data ‖ SW1 ‖ SW2."""
+    def transmit(self, command: bytes | bytearray) -> bytes:
+        """Send one command APDU; return response data ‖ SW1 ‖ SW2.
+
+        PIN-carrying commands arrive as a ``bytearray`` the caller wipes right after this returns;
+        an implementation must not keep or log it (the APDU trace redacts PIN commands).
+        """
         ...
 
 

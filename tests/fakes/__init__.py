@@ -59,7 +59,7 @@ class ScriptedCardTransport:
     def atr(self) -> bytes:
         return self._atr
 
-    def transmit(self, command: bytes) -> bytes:
+    def transmit(self, command: bytes | bytearray) -> bytes:
         if self.removed:
             raise CardRemovedError("card removed")
         self.sent.append(bytes(command))
