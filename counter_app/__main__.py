@@ -1,6 +1,7 @@
 """``counter-app``: the counter workstation's command line (柜面业务系统).
 
 With no sub-command it opens the workstation: 培训模式 when this counter was never configured.
+``counter-app audit verify`` checks the local audit chain (审计链核验) and exits 0 when intact.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 
 def _version() -> str:
@@ -27,12 +29,41 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="配置文件：<配置目录>/counter.toml；环境变量 COUNTER_APP_CONFIG_DIR、COUNTER_APP_DATA_DIR 可改变目录。",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", title="子命令", metavar="{audit}")
+    audit = commands.add_parser("audit", help="审计记录工具", description="本机审计记录（审计链）工具。")
+    audit_commands = audit.add_subparsers(
+        dest="audit_command", title="子命令", metavar="{verify}", required=True
+    )
+    verify = audit_commands.add_parser(
+        "verify",
+        help="核验本机审计链",
+        description=(
+            "核验本机审计链：报告第一处被修改、删除或调换顺序的记录，并核对本地链是否仍延伸中心已确认的链头。"
+            "完整时退出码为 0，损坏时为 1，数据库无法读取时为 2。"
+        ),
+    )
+    verify.add_argument("--data-dir", type=Path, help="数据目录（默认：本机配置的数据目录）")
     return parser
+
+
+def _audit_verify(data_dir: Path | None) -> int:
+    from counter_app.config import ConfigError, load_settings
+    from counter_app.store.cli import EXIT_UNREADABLE, verify_in
+
+    if data_dir is None:
+        try:
+            data_dir = load_settings().data_dir
+        except ConfigError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_UNREADABLE
+    return verify_in(data_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.command == "audit":
+        return _audit_verify(args.data_dir)
     from counter_app.app import run_workstation
 
     return run_workstation(sys.argv[:1] if argv is None else ["counter-app"])

@@ -1,0 +1,321 @@
+"""The local replica (本地副本) of the server's persons, cards and subsidy payments, and sync cursors.
+
+The sync puller applies a page of the change feed and moves its cursor in one transaction
+(`Replica.apply`). A row never goes back to an older ``version``. ID number, name, birth date,
+phone, address and bank account are encrypted; persons are found by the keyed hash of their ID number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert
+
+from counter_app.store.audit import iso
+from counter_app.store.crypto import FieldCipher
+from counter_app.store.engine import reading
+from counter_app.store.models import replica_cards, replica_persons, replica_subsidy_payments, sync_cursors
+
+
+@dataclass(frozen=True)
+class ReplicaPerson:
+    """A person (人员) as the server last sent them."""
+
+    person_id: str
+    id_type: str
+    id_number: str
+    name: str
+    sex: str | None = None
+    ethnicity: str | None = None
+    birth_date: date | None = None
+    phone: str | None = None
+    address: str | None = None
+    insured_region: str | None = None  # 参保地 (行政区划)
+    household_id: str | None = None
+    household_head: bool = False  # 户主
+    four_categories: bool = False  # 四类人 (may have a 代管代持 custodian)
+    version: int = 0
+    updated_at: str | None = None  # the server's time of the change
+
+
+@dataclass(frozen=True)
+class ReplicaCard:
+    """A card (社保卡) as the server last sent it."""
+
+    card_ref: str
+    person_id: str
+    social_status: str
+    card_number: str | None = None  # 卡号
+    card_id: str | None = None  # 卡识别码
+    issuing_bank: str | None = None
+    financial_status: str | None = None
+    issued_on: date | None = None
+    valid_until: date | None = None
+    bank_account: str | None = None  # encrypted; only the last four digits are kept in clear
+    version: int = 0
+    updated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplicaPayment:
+    """A subsidy payment (补贴发放记录); amounts in 分."""
+
+    payment_id: str
+    person_id: str  # whose card it was paid to
+    category_code: str
+    department: str  # 主管部门
+    period: str  # YYYYMM
+    amount_fen: int
+    status: str  # 待发/已发/失败/退回/重发
+    sub_item_code: str | None = None
+    household_id: str | None = None
+    paid_on: date | None = None
+    paying_bank: str | None = None
+    account_tail: str | None = None  # 尾号
+    failure_reason: str | None = None
+    batch_number: str | None = None
+    recipient_override: str | None = None  # why not the head of household's card
+    version: int = 0
+    updated_at: str | None = None
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+class Replica:
+    """Reads and applies the replica; persons' sensitive fields are encrypted here."""
+
+    def __init__(self, engine: sa.Engine, cipher: FieldCipher, now: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._reader = reading(engine)
+        self._cipher = cipher
+        self._now = now
+
+    # ---- writing
+
+    def _upsert(self, connection: sa.Connection, table: sa.Table, key: str, values: dict[str, Any]) -> None:
+        changing = {k: v for k, v in values.items() if k != key}
+        statement = insert(table).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[key],
+            set_=changing,
+            where=statement.excluded.version >= table.c.version,
+        )
+        connection.execute(statement)
+
+    def _person_values(self, person: ReplicaPerson, synced_at: str) -> dict[str, Any]:
+        enc = self._cipher.encrypt_text
+
+        def ctx(column: str) -> str:
+            return f"replica_persons.{column}:{person.person_id}"
+
+        return {
+            "person_id": person.person_id,
+            "id_type": person.id_type,
+            "id_number_hash": self._cipher.id_lookup_hash(person.id_type, person.id_number),
+            "id_number": enc(person.id_number, ctx("id_number")),
+            "name": enc(person.name, ctx("name")),
+            "sex": person.sex,
+            "ethnicity": person.ethnicity,
+            "birth_date": enc(_day(person.birth_date), ctx("birth_date")),
+            "phone": enc(person.phone, ctx("phone")),
+            "address": enc(person.address, ctx("address")),
+            "insured_region": person.insured_region,
+            "household_id": person.household_id,
+            "household_head": person.household_head,
+            "four_categories": person.four_categories,
+            "version": person.version,
+            "updated_at": person.updated_at,
+            "synced_at": synced_at,
+        }
+
+    def _card_values(self, card: ReplicaCard, synced_at: str) -> dict[str, Any]:
+        account = card.bank_account
+        return {
+            "card_ref": card.card_ref,
+            "person_id": card.person_id,
+            "card_number": card.card_number,
+            "card_id": card.card_id,
+            "issuing_bank": card.issuing_bank,
+            "social_status": card.social_status,
+            "financial_status": card.financial_status,
+            "issued_on": _day(card.issued_on),
+            "valid_until": _day(card.valid_until),
+            "bank_account": self._cipher.encrypt_text(account, f"replica_cards.bank_account:{card.card_ref}"),
+            "bank_account_tail": account[-4:] if account else None,
+            "version": card.version,
+            "updated_at": card.updated_at,
+            "synced_at": synced_at,
+        }
+
+    @staticmethod
+    def _payment_values(payment: ReplicaPayment, synced_at: str) -> dict[str, Any]:
+        return {
+            "payment_id": payment.payment_id,
+            "person_id": payment.person_id,
+            "household_id": payment.household_id,
+            "category_code": payment.category_code,
+            "sub_item_code": payment.sub_item_code,
+            "department": payment.department,
+            "period": payment.period,
+            "amount_fen": payment.amount_fen,
+            "paid_on": _day(payment.paid_on),
+            "paying_bank": payment.paying_bank,
+            "account_tail": payment.account_tail,
+            "status": payment.status,
+            "failure_reason": payment.failure_reason,
+            "batch_number": payment.batch_number,
+            "recipient_override": payment.recipient_override,
+            "version": payment.version,
+            "updated_at": payment.updated_at,
+            "synced_at": synced_at,
+        }
+
+    def apply(
+        self,
+        *,
+        persons: Iterable[ReplicaPerson] = (),
+        cards: Iterable[ReplicaCard] = (),
+        payments: Iterable[ReplicaPayment] = (),
+        cursor: tuple[str, int] | None = None,
+    ) -> None:
+        """Apply changed rows and (optionally) move a feed's cursor, all in one transaction."""
+        synced_at = iso(self._now())
+        with self._engine.begin() as connection:
+            for person in persons:
+                self._upsert(connection, replica_persons, "person_id", self._person_values(person, synced_at))
+            for card in cards:
+                self._upsert(connection, replica_cards, "card_ref", self._card_values(card, synced_at))
+            for payment in payments:
+                values = self._payment_values(payment, synced_at)
+                self._upsert(connection, replica_subsidy_payments, "payment_id", values)
+            if cursor is not None:
+                self._set_cursor(connection, *cursor, synced_at)
+
+    # ---- reading persons
+
+    def _person(self, row: sa.Row[tuple[object, ...]]) -> ReplicaPerson:
+        m = row._mapping
+        pid = m["person_id"]
+
+        def dec(column: str) -> str | None:
+            return self._cipher.decrypt_text(m[column], f"replica_persons.{column}:{pid}")
+
+        return ReplicaPerson(
+            person_id=pid,
+            id_type=m["id_type"],
+            id_number=dec("id_number") or "",
+            name=dec("name") or "",
+            sex=m["sex"],
+            ethnicity=m["ethnicity"],
+            birth_date=_date(dec("birth_date")),
+            phone=dec("phone"),
+            address=dec("address"),
+            insured_region=m["insured_region"],
+            household_id=m["household_id"],
+            household_head=bool(m["household_head"]),
+            four_categories=bool(m["four_categories"]),
+            version=m["version"],
+            updated_at=m["updated_at"],
+        )
+
+    def _persons(self, where: sa.ColumnElement[bool]) -> list[ReplicaPerson]:
+        query = sa.select(replica_persons).where(where).order_by(replica_persons.c.person_id)
+        with self._reader.connect() as connection:
+            return [self._person(row) for row in connection.execute(query)]
+
+    def person(self, person_id: str) -> ReplicaPerson | None:
+        found = self._persons(replica_persons.c.person_id == person_id)
+        return found[0] if found else None
+
+    def person_by_id_number(self, id_type: str, id_number: str) -> ReplicaPerson | None:
+        """Find by 证件类型 + 证件号码 through the keyed hash."""
+        found = self._persons(
+            replica_persons.c.id_number_hash == self._cipher.id_lookup_hash(id_type, id_number)
+        )
+        return found[0] if found else None
+
+    def household(self, household_id: str) -> list[ReplicaPerson]:
+        return self._persons(replica_persons.c.household_id == household_id)
+
+    # ---- reading cards and payments
+
+    def _card(self, row: sa.Row[tuple[object, ...]]) -> ReplicaCard:
+        m = row._mapping
+        return ReplicaCard(
+            card_ref=m["card_ref"],
+            person_id=m["person_id"],
+            social_status=m["social_status"],
+            card_number=m["card_number"],
+            card_id=m["card_id"],
+            issuing_bank=m["issuing_bank"],
+            financial_status=m["financial_status"],
+            issued_on=_date(m["issued_on"]),
+            valid_until=_date(m["valid_until"]),
+            bank_account=self._cipher.decrypt_text(
+                m["bank_account"], f"replica_cards.bank_account:{m['card_ref']}"
+            ),
+            version=m["version"],
+            updated_at=m["updated_at"],
+        )
+
+    def cards(
+        self, *, person_id: str | None = None, card_number: str | None = None, card_id: str | None = None
+    ) -> list[ReplicaCard]:
+        """Cards matching every criterion given."""
+        query = sa.select(replica_cards).order_by(replica_cards.c.card_ref)
+        for column, value in (("person_id", person_id), ("card_number", card_number), ("card_id", card_id)):
+            if value is not None:
+                query = query.where(replica_cards.c[column] == value)
+        with self._reader.connect() as connection:
+            return [self._card(row) for row in connection.execute(query)]
+
+    def payments(self, person_ids: Sequence[str], period_from: str, period_to: str) -> list[ReplicaPayment]:
+        """Payments to these persons' cards in the periods (YYYYMM, inclusive), oldest first."""
+        t = replica_subsidy_payments
+        query = (
+            sa.select(t)
+            .where(t.c.person_id.in_(list(person_ids)), t.c.period >= period_from, t.c.period <= period_to)
+            .order_by(t.c.period, t.c.payment_id)
+        )
+        with self._reader.connect() as connection:
+            rows = connection.execute(query).all()
+        fields = ReplicaPayment.__dataclass_fields__
+        return [
+            ReplicaPayment(
+                **{k: v for k, v in row._mapping.items() if k in fields and k != "paid_on"},
+                paid_on=_date(row._mapping["paid_on"]),
+            )
+            for row in rows
+        ]
+
+    # ---- cursors
+
+    @staticmethod
+    def _set_cursor(connection: sa.Connection, feed: str, position: int, at: str) -> None:
+        statement = insert(sync_cursors).values(feed=feed, position=position, updated_at=at)
+        statement = statement.on_conflict_do_update(
+            index_elements=["feed"], set_={"position": position, "updated_at": at}
+        )
+        connection.execute(statement)
+
+    def cursor(self, feed: str) -> int:
+        """Where a change feed was read up to (0: from the start, i.e. a full resync)."""
+        with self._reader.connect() as connection:
+            value = connection.execute(
+                sa.select(sync_cursors.c.position).where(sync_cursors.c.feed == feed)
+            ).scalar()
+        return int(value or 0)
+
+    def set_cursor(self, feed: str, position: int) -> None:
+        with self._engine.begin() as connection:
+            self._set_cursor(connection, feed, position, iso(self._now()))
