@@ -81,8 +81,13 @@ class KeyProvider(Protocol):
         """Encrypt the card's challenge with the diversified key (for EXTERNAL AUTHENTICATE)."""
         ...
 
-    def mac(self, purpose: KeyPurpose, diversifier: bytes, challenge: bytes, data: bytes) -> bytes:
-        """MAC over ``data`` with the diversified key and the card's challenge as the IV."""
+    def mac(
+        self, purpose: KeyPurpose, diversifier: bytes, challenge: bytes, data: bytes | bytearray
+    ) -> bytes:
+        """MAC over ``data`` with the diversified key and the card's challenge as the IV.
+
+        ``data`` may hold a new PIN (RELOAD) in a bytearray the caller wipes afterwards.
+        """
         ...
 
     def terminal_id(self) -> str:
@@ -314,23 +319,269 @@ class Journal(Protocol):
 
 @dataclass(frozen=True)
 class RenderedForm:
-    """A rendered 业务受理表 or statement: the PDF and any character no font could draw."""
+    """A rendered 业务受理表 or statement: the PDF and any character no font could draw.
+
+    ``unprintable_characters`` lists (once each, in order of appearance) the characters that no font
+    of the chain covers; they are printed as a visible placeholder box, never dropped silently. The
+    caller decides: the wizard refuses to hand out such a form, or flags it for a handwritten fix.
+    """
 
     pdf: bytes
     unprintable_characters: tuple[str, ...] = ()
+    page_count: int = 1
+
+    @property
+    def complete(self) -> bool:
+        """True when every character was printed with a real glyph."""
+        return not self.unprintable_characters
+
+
+#: Key of ``TransactionRecord.details`` that holds the form data (``AcceptanceForm.to_mapping()``),
+#: so that a reprint can rebuild the very same form from the journal.
+FORM_DETAILS_KEY = "acceptance_form"
+
+
+@dataclass(frozen=True)
+class FormPerson:
+    """The holder (持卡人/申请人) as printed on a form; ``sex`` is the Chinese label (男/女)."""
+
+    name: str
+    id_type: str = "居民身份证"
+    id_number: str = ""
+    sex: str = ""
+    card_number: str = ""  # 社会保障卡卡号
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class FormAgent:
+    """The agent (代办人) who came for the holder: relation and the documents shown."""
+
+    name: str
+    id_type: str = "居民身份证"
+    id_number: str = ""
+    phone: str = ""
+    relation: str = ""  # 与持卡人关系: 父母/子女/配偶/单位经办人/代管人 …
+    documents: tuple[str, ...] = ()  # 代办人提供的证件材料
+
+
+@dataclass(frozen=True)
+class MaterialCheck:
+    """One line of the 申报材料 checklist and whether the clerk checked it (已核验)."""
+
+    text: str
+    checked: bool = True
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One changed field of 关键/非关键信息变更: label, old value, new value.
+
+    ``kind`` says how the receipt masks the values: ``"id"`` (证件号码), ``"phone"`` or ``""``.
+    """
+
+    label: str
+    old: str
+    new: str
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class AcceptanceForm:
+    """Everything the 业务受理表 prints for one transaction; the renderer needs no network.
+
+    ``item_code`` is a catalog code (``apply`` … ``cancel_card``); the item's name, fee text, time
+    limit and materials checklist come from the catalog when not given here. ``variant`` is a catalog
+    variant code of the item (e.g. ``formal`` for 正式挂失). ``item_details`` holds the item's own
+    section by field key (the keys of each item are listed in ``counter_app/receipts/sections.py``;
+    an unknown key is an error, a missing one prints empty). ``verification_code`` is the HMAC code
+    of the 受理编号 made with the counter key (ASCII, no ``|``); it goes into the QR code.
+    ``promised_date`` is normally computed once by the caller (working days per the holiday calendar)
+    and stored, so that a reprint shows the same date; when None the renderer computes it.
+    """
+
+    acceptance_number: str
+    verification_code: str
+    item_code: str
+    holder: FormPerson
+    accepted_at: datetime
+    outlet_code: str
+    outlet_name: str
+    counter_number: str
+    operator_number: str
+    operator_name: str = ""
+    result: str = "已受理"
+    variant: str = ""
+    agent: FormAgent | None = None
+    materials: tuple[MaterialCheck, ...] = ()
+    item_details: Mapping[str, str] = field(default_factory=dict)
+    changes: tuple[FieldChange, ...] = ()
+    fee_amount_fen: int | None = None  # what was actually charged; None: per the catalog's fee text
+    promised_date: date | None = None
+    offline: bool = False  # queued for upload: prints 已受理，待上传确认
+    training: bool = False  # 培训模式: prints the 培训样张 无效 watermark
+    remarks: str = ""  # 备注
+
+    def to_mapping(self) -> dict[str, Any]:
+        """Plain JSON-able form data, stored in ``TransactionRecord.details[FORM_DETAILS_KEY]``."""
+        return {
+            "acceptance_number": self.acceptance_number,
+            "verification_code": self.verification_code,
+            "item_code": self.item_code,
+            "holder": _person_mapping(self.holder),
+            "accepted_at": self.accepted_at.isoformat(),
+            "outlet_code": self.outlet_code,
+            "outlet_name": self.outlet_name,
+            "counter_number": self.counter_number,
+            "operator_number": self.operator_number,
+            "operator_name": self.operator_name,
+            "result": self.result,
+            "variant": self.variant,
+            "agent": None if self.agent is None else _agent_mapping(self.agent),
+            "materials": [{"text": m.text, "checked": m.checked} for m in self.materials],
+            "item_details": dict(self.item_details),
+            "changes": [{"label": c.label, "old": c.old, "new": c.new, "kind": c.kind} for c in self.changes],
+            "fee_amount_fen": self.fee_amount_fen,
+            "promised_date": None if self.promised_date is None else self.promised_date.isoformat(),
+            "offline": self.offline,
+            "training": self.training,
+            "remarks": self.remarks,
+        }
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> AcceptanceForm:
+        """The inverse of `to_mapping`."""
+        agent = data.get("agent")
+        promised = data.get("promised_date")
+        return cls(
+            acceptance_number=str(data["acceptance_number"]),
+            verification_code=str(data["verification_code"]),
+            item_code=str(data["item_code"]),
+            holder=FormPerson(**data["holder"]),
+            accepted_at=datetime.fromisoformat(str(data["accepted_at"])),
+            outlet_code=str(data["outlet_code"]),
+            outlet_name=str(data["outlet_name"]),
+            counter_number=str(data["counter_number"]),
+            operator_number=str(data["operator_number"]),
+            operator_name=str(data.get("operator_name", "")),
+            result=str(data.get("result", "已受理")),
+            variant=str(data.get("variant", "")),
+            agent=None if agent is None else FormAgent(**{**agent, "documents": tuple(agent["documents"])}),
+            materials=tuple(MaterialCheck(str(m["text"]), bool(m["checked"])) for m in data["materials"]),
+            item_details={str(k): str(v) for k, v in dict(data.get("item_details", {})).items()},
+            changes=tuple(FieldChange(**c) for c in data.get("changes", [])),
+            fee_amount_fen=data.get("fee_amount_fen"),
+            promised_date=None if promised is None else date.fromisoformat(str(promised)),
+            offline=bool(data.get("offline", False)),
+            training=bool(data.get("training", False)),
+            remarks=str(data.get("remarks", "")),
+        )
+
+    @classmethod
+    def from_transaction(cls, transaction: TransactionRecord) -> AcceptanceForm:
+        """The form data a flow stored with the transaction (``details[FORM_DETAILS_KEY]``)."""
+        data = transaction.details.get(FORM_DETAILS_KEY)
+        if not isinstance(data, Mapping):
+            raise ValueError(
+                f"transaction {transaction.acceptance_number} has no {FORM_DETAILS_KEY!r} in its details"
+            )
+        return cls.from_mapping(data)
+
+
+def _person_mapping(p: FormPerson) -> dict[str, str]:
+    return {
+        "name": p.name,
+        "id_type": p.id_type,
+        "id_number": p.id_number,
+        "sex": p.sex,
+        "card_number": p.card_number,
+        "phone": p.phone,
+    }
+
+
+def _agent_mapping(a: FormAgent) -> dict[str, Any]:
+    return {
+        "name": a.name,
+        "id_type": a.id_type,
+        "id_number": a.id_number,
+        "phone": a.phone,
+        "relation": a.relation,
+        "documents": list(a.documents),
+    }
+
+
+@dataclass(frozen=True)
+class SubsidyPayment:
+    """One subsidy payment (补贴发放记录, DOMAIN §6) as the server sends it; amounts in 分.
+
+    ``status`` is one of 待发/已发/失败/退回/重发; ``account_tail`` is the masked account (尾号).
+    """
+
+    item_code: str
+    item_name: str
+    period: str  # YYYYMM
+    amount_fen: int
+    status: str
+    department: str = ""  # 主管部门
+    paid_on: date | None = None
+    bank: str = ""
+    account_tail: str = ""
+    failure_reason: str = ""
+    batch: str = ""
+    recipient: str = ""  # who was paid when not the holder (户主), else ""
+
+
+@dataclass(frozen=True)
+class SubsidyStatement:
+    """A 补贴发放明细: one holder's (or household's) payments over a period.
+
+    ``statement_number`` is the 受理编号 of the 信息查询 transaction that printed it; it is verified by
+    the same QR code as the 业务受理表. ``data_as_of`` is set when the data come from the local
+    replica (offline), and is printed as 数据截至.
+    """
+
+    statement_number: str
+    verification_code: str
+    holder: FormPerson
+    period_from: str  # YYYYMM
+    period_to: str  # YYYYMM
+    payments: tuple[SubsidyPayment, ...]
+    printed_at: datetime
+    outlet_code: str
+    outlet_name: str
+    counter_number: str
+    operator_number: str
+    household: bool = False
+    data_as_of: datetime | None = None
+    training: bool = False
 
 
 @runtime_checkable
 class ReceiptRenderer(Protocol):
-    """Makes the 业务受理表 (acceptance form with stub and receipt) and 补贴发放明细 as PDF."""
+    """Makes the 业务受理表 (acceptance form with stub and receipt) as PDF.
+
+    The form data come from ``transaction.details[FORM_DETAILS_KEY]`` (see `AcceptanceForm`).
+    """
 
     def render_acceptance_form(self, transaction: TransactionRecord, *, reprint: int = 0) -> RenderedForm:
         """The form of one transaction; ``reprint`` > 0 stamps 补打 n."""
         ...
 
 
+@runtime_checkable
+class StatementRenderer(Protocol):
+    """Makes the 补贴发放明细 (subsidy payment statement) as PDF."""
+
+    def render_subsidy_statement(self, statement: SubsidyStatement, *, reprint: int = 0) -> RenderedForm:
+        """The statement, multi-page with the header repeated; ``reprint`` > 0 stamps 补打 n."""
+        ...
+
+
 class PrintFailed(Exception):
-    """The printer is missing or the job failed (打印失败); the transaction stays recorded."""
+    """The printer is missing or the job failed (打印失败); the transaction stays recorded.
+
+    The message is Chinese and tells the clerk what to do; the caller keeps the PDF for 补打.
+    """
 
 
 @runtime_checkable

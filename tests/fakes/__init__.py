@@ -77,7 +77,9 @@ class FakeKeyProvider:
         self.calls.append((purpose, diversifier, challenge))
         return bytes((a ^ b) for a, b in zip((challenge * 2)[:16], (diversifier * 2)[:16], strict=True))
 
-    def mac(self, purpose: KeyPurpose, diversifier: bytes, challenge: bytes, data: bytes) -> bytes:
+    def mac(
+        self, purpose: KeyPurpose, diversifier: bytes, challenge: bytes, data: bytes | bytearray
+    ) -> bytes:
         self.calls.append((purpose, diversifier, challenge))
         return bytes(sum(data[i::4]) % 256 for i in range(4))
 
