@@ -38,3 +38,9 @@ def pcscd(services: ServiceBroker) -> dict[str, str]:
 def postgres_url(services: ServiceBroker) -> str:
     """SQLAlchemy URL of the throw-away PostgreSQL database."""
     return services.require("postgres")["COUNTER_TEST_PG_URL"]
+
+
+@pytest.fixture(scope="session")
+def cups(services: ServiceBroker) -> dict[str, str]:
+    """A private cupsd with one cups-pdf queue: its socket, the queue and where the PDFs land."""
+    return services.require("cups")

@@ -150,6 +150,7 @@ class Pcscd(Service):
         }
         existing = running_pcscd_pid()
         if existing is not None:
+            env["COUNTER_TEST_PCSCD_OWNED"] = ""
             present = pcsc_readers()
             if card_reader not in present or psam_reader not in present:
                 raise ServiceFailed(
@@ -157,12 +158,11 @@ class Pcscd(Service):
                     f"vpcd readers (it lists {present}); restart it after installing vsmartcard-vpcd"
                 )
             return env
-        pcscd = shutil.which("pcscd") or "/usr/sbin/pcscd"
         workdir = self._mkworkdir()
         log = workdir / "pcscd.log"
-        with log.open("wb") as out:
-            # Never --apdu: its log would hold PINs (DESIGN.md, "PINs never touch disk or logs").
-            self.process = subprocess.Popen([pcscd, "--foreground"], stdout=out, stderr=subprocess.STDOUT)
+        self.process = launch_pcscd(log)
+        env["COUNTER_TEST_PCSCD_OWNED"] = "1"
+        env["COUNTER_TEST_PCSCD_LOG"] = str(log)
         try:
             wait_until(
                 lambda: {card_reader, psam_reader} <= set(pcsc_readers()),
@@ -175,6 +175,43 @@ class Pcscd(Service):
             self.stop()
             raise ServiceFailed(f"{exc}\n{tail}") from None
         return env
+
+    def stop(self) -> None:
+        """Stop our pcscd, and one a test restarted in its place (never one we did not start)."""
+        ours = self.process is not None
+        super().stop()
+        if ours:
+            stop_running_pcscd()
+
+
+def launch_pcscd(log: Path) -> subprocess.Popen[bytes]:
+    """Start ``pcscd --foreground`` logging to ``log``."""
+    pcscd = shutil.which("pcscd") or "/usr/sbin/pcscd"
+    with log.open("ab") as out:
+        # Never --apdu: its log would hold PINs (DESIGN.md, "PINs never touch disk or logs").
+        return subprocess.Popen([pcscd, "--foreground"], stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop_running_pcscd(timeout: float = 10.0) -> None:
+    """SIGTERM the machine's pcscd and wait until its socket is gone."""
+    pid = running_pcscd_pid()
+    if pid is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while PCSCD_SOCKET.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def restart_pcscd(env: dict[str, str], downtime: float = 0.5) -> subprocess.Popen[bytes]:
+    """Stop the test pcscd and start a new one (tests of recovery). Only a pcscd the harness owns."""
+    if not env.get("COUNTER_TEST_PCSCD_OWNED"):
+        raise ServiceFailed("pcscd: it was not started by the test harness, so a test may not restart it")
+    stop_running_pcscd()
+    time.sleep(downtime)
+    log = Path(env.get("COUNTER_TEST_PCSCD_LOG") or tempfile.mktemp(prefix="pcscd-restart-", suffix=".log"))
+    return launch_pcscd(log)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,7 +334,136 @@ class Postgres(Service):
         }
 
 
-SERVICES: dict[str, type[Service]] = {"pcscd": Pcscd, "postgres": Postgres}
+# ---------------------------------------------------------------------------------------------
+
+
+CUPSD = Path("/usr/sbin/cupsd")
+CUPS_PDF_BACKEND = Path("/usr/lib/cups/backend/cups-pdf")
+CUPS_PDF_PPD = Path("/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd")
+
+
+def _cups_pdf_ppd() -> str:
+    """The stock cups-pdf PPD plus defaults that keep its output and scratch files in the work folder.
+
+    cups-pdf reads Out, Spool, Log and GSTmp from the queue's PPD too (``read_config_ppd`` in
+    cups-pdf.c; these options may come from a PPD), after /etc/cups/cups-pdf.conf, which is thus
+    neither edited nor relied on. CUPS cuts a PPD default at its first "/" (that is where a
+    translation string would start), so the values are relative paths: the backend inherits the
+    private cupsd's working directory, the work folder, where they are created beforehand.
+    """
+    extra = []
+    for option, value in (("Out", "out"), ("Spool", "pdfspool"), ("Log", "log"), ("GSTmp", "tmp")):
+        extra += [
+            f"*OpenUI *{option}/{option}: PickOne",
+            f"*Default{option}: {value}",
+            f'*{option} {value}/{value}: ""',
+            f"*CloseUI: *{option}",
+            "",
+        ]
+    return CUPS_PDF_PPD.read_text(encoding="latin-1") + "\n" + "\n".join(extra)
+
+
+class Cups(Service):
+    """A private CUPS scheduler with one cups-pdf queue that writes PDFs into a temporary folder.
+
+    cupsd runs in the foreground with its own ServerRoot, spool, cache, state and logs in the work
+    folder and listens only on a Unix socket there; clients reach it with ``lp -h <socket>`` or
+    ``CUPS_SERVER=<socket>``. The machine's cupsd and /etc/cups are never touched. cups-pdf runs as
+    root (its backend is mode 0700), so this needs root, as CI has.
+    """
+
+    name = "cups"
+    queue = "counter-test-pdf"
+
+    def start(self) -> dict[str, str]:
+        for needed in (CUPSD, CUPS_PDF_BACKEND, CUPS_PDF_PPD):
+            if not needed.exists():
+                raise ServiceFailed(f"cups: {needed} is missing; install cups and printer-driver-cups-pdf")
+        if os.geteuid() != 0:
+            raise ServiceFailed("cups: the cups-pdf backend runs only as root; run the tests as root (CI does)")
+        base = "/tmp" if Path("/tmp").is_dir() else None
+        self.workdir = Path(tempfile.mkdtemp(prefix="ctcups-", dir=base))
+        workdir = self.workdir
+        workdir.chmod(0o755)  # filters run as user lp and must reach the spool
+        for sub in ("etc", "etc/ppd", "spool", "spool/tmp", "cache", "state", "log", "tmp", "out", "pdfspool"):
+            (workdir / sub).mkdir(mode=0o755, exist_ok=True)
+        (workdir / "tmp").chmod(0o1777)
+        socket_path = workdir / "cups.sock"
+        etc = workdir / "etc"
+        (etc / "cupsd.conf").write_text(
+            f"""LogLevel warn
+Listen {socket_path}
+Browsing No
+WebInterface No
+DefaultAuthType None
+PreserveJobHistory Yes
+PreserveJobFiles No
+<Location />
+  Order allow,deny
+  Allow all
+</Location>
+<Policy default>
+  <Limit All>
+    Order deny,allow
+  </Limit>
+</Policy>
+"""
+        )
+        (etc / "cups-files.conf").write_text(
+            f"""ServerRoot {etc}
+RequestRoot {workdir / "spool"}
+TempDir {workdir / "spool" / "tmp"}
+CacheDir {workdir / "cache"}
+StateDir {workdir / "state"}
+ErrorLog {workdir / "log" / "error_log"}
+AccessLog {workdir / "log" / "access_log"}
+PageLog {workdir / "log" / "page_log"}
+ServerBin /usr/lib/cups
+DataDir /usr/share/cups
+FileDevice No
+SystemGroup root
+Sandboxing Relaxed
+"""
+        )
+        ppd = workdir / "cups-pdf.ppd"
+        ppd.write_text(_cups_pdf_ppd(), encoding="latin-1")
+        log = workdir / "log" / "cupsd.out"
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [str(CUPSD), "-f", "-c", str(etc / "cupsd.conf"), "-s", str(etc / "cups-files.conf")],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,  # the backend's working directory: cups-pdf's relative paths live here
+            )
+        env = dict(os.environ, LC_ALL="C", CUPS_SERVER=str(socket_path))
+
+        def running() -> bool:
+            out = subprocess.run(["lpstat", "-r"], env=env, capture_output=True, text=True, timeout=5, check=False)
+            return "scheduler is running" in out.stdout
+
+        try:
+            wait_until(running, timeout=20, what="cups", alive=self._alive)
+            added = subprocess.run(
+                # cups-pdf turns PostScript into PDF with Ghostscript; PostScript made by pdftocairo
+                # keeps the text extractable (the default renderer leaves glyphs without Unicode)
+                ["lpadmin", "-p", self.queue, "-E", "-v", "cups-pdf:/", "-P", str(ppd),
+                 "-o", "pdftops-renderer-default=pdftocairo"],
+                env=env, capture_output=True, text=True, timeout=20, check=False,
+            )
+            if added.returncode != 0:
+                raise ServiceFailed(f"cups: lpadmin failed: {added.stdout} {added.stderr}")
+        except Exception as exc:
+            tail = log_tail(workdir / "log" / "error_log") + "\n" + log_tail(log)
+            self.stop()
+            raise ServiceFailed(f"{exc}\n{tail}") from None
+        return {
+            "COUNTER_TEST_CUPS_SERVER": str(socket_path),
+            "COUNTER_TEST_CUPS_QUEUE": self.queue,
+            "COUNTER_TEST_CUPS_OUTDIR": str(workdir / "out"),
+        }
+
+
+SERVICES: dict[str, type[Service]] = {"pcscd": Pcscd, "postgres": Postgres, "cups": Cups}
 
 
 def failed_env_var(name: str) -> str:
