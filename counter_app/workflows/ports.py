@@ -108,6 +108,33 @@ class PinPadOutcome(enum.Enum):
     CLERK_CANCELLED = "clerk_cancelled"  # 柜员取消
     MISMATCH = "mismatch"  # the two entries of a new PIN differ (两次输入的新密码不一致)
 
+    @property
+    def message(self) -> str:
+        """What the wizard shows for this outcome (Chinese)."""
+        return _PIN_OUTCOME_MESSAGES[self]
+
+    @property
+    def interface_code(self) -> int | None:
+        """The national interface's return code (−31 取消, −32 超时, −34 不一致), None if it has none."""
+        return _PIN_OUTCOME_CODES.get(self)
+
+
+_PIN_OUTCOME_MESSAGES = {
+    PinPadOutcome.ENTERED: "客户已输入密码",
+    PinPadOutcome.CITIZEN_CANCELLED: "客户取消输入",
+    PinPadOutcome.TIMED_OUT: "输入超时",
+    PinPadOutcome.CLERK_CANCELLED: "柜员已取消输入",
+    PinPadOutcome.MISMATCH: "两次输入的新密码不一致",
+}
+_PIN_OUTCOME_CODES = {
+    PinPadOutcome.CITIZEN_CANCELLED: -31,
+    PinPadOutcome.TIMED_OUT: -32,
+    PinPadOutcome.MISMATCH: -34,
+}
+
+#: PIN lengths the card and the national interface allow (有效长度 4–16 位数字).
+PIN_LENGTH_LIMITS = (4, 16)
+
 
 class PinEntryKind(enum.Enum):
     """Which entries the pad collects (密码输入类型)."""
@@ -125,6 +152,25 @@ class PinRequest:
     min_length: int = 6
     max_length: int = 6
     timeout_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        low, high = PIN_LENGTH_LIMITS
+        if not low <= self.min_length <= self.max_length <= high:
+            raise ValueError(f"PIN lengths must satisfy {low} <= min <= max <= {high}")
+        if not 0 < self.timeout_seconds <= 255:
+            raise ValueError("PIN entry timeout must be within (0, 255] seconds")
+
+
+@dataclass(frozen=True)
+class SecurePinResult:
+    """What a secure pad (PC/SC Part 10) reports after sending the PIN to the card itself.
+
+    ``sw`` is the card's status word when the citizen finished the entry (``outcome`` ENTERED);
+    None when the entry ended on the pad (cancel, timeout, mismatch) and nothing reached the card.
+    """
+
+    outcome: PinPadOutcome
+    sw: int | None = None
 
 
 class SecretPin:
@@ -176,8 +222,10 @@ class PinPad(Protocol):
     """The citizen's PIN pad (密码键盘) in front of the counter.
 
     ``secure`` pads (PC/SC Part 10) send the PIN to the card themselves and never give it to the
-    host: use `verify_on_card`. Other pads (serial 密码键盘, the training pad) hand the entries to the
-    host through `collect`, which the card layer turns into an APDU and wipes right after sending.
+    host: use `enter_on_card`. Other pads (serial 密码键盘, the training pad, a vendor pad behind its
+    helper process) hand the entries to the host through `collect`, which the card layer turns into
+    an APDU and wipes right after sending. Collect *before* submitting the card job: the citizen's
+    typing must never hold the device thread or a PC/SC transaction.
     """
 
     @property
@@ -186,7 +234,27 @@ class PinPad(Protocol):
         ...
 
     def collect(self, request: PinRequest) -> PinEntries:
-        """Prompt the citizen and return the entries (wipe them after use)."""
+        """Prompt the citizen and return the entries (wipe them after use). Not for secure pads.
+
+        Entries of ENTERED: VERIFY → [pin]; CHANGE → [old, new]; RELOAD → [new] (the pad compared
+        the confirmation entry with the new PIN and wiped it). A CHANGE or RELOAD whose two new
+        entries differ ends with outcome MISMATCH and no entries; any other outcome has none either.
+        """
+        ...
+
+    def enter_on_card(self, request: PinRequest, transport: CardTransport) -> SecurePinResult:
+        """Secure pads only: the pad prompts and sends VERIFY / CHANGE PIN to the card in ``transport``.
+
+        Runs where the transport lives (the device thread); SSSE must already be selected.
+        """
+        ...
+
+    def cancel(self) -> bool:
+        """Clerk-side cancel (柜员取消) of the entry in progress, from any thread.
+
+        Returns False when this pad cannot be cancelled from the host (the entry then ends on the
+        pad: the citizen's 取消 key or its timeout).
+        """
         ...
 
 
@@ -312,6 +380,14 @@ class Journal(Protocol):
         """The last checkpoint of an unfinished flow, or None."""
         ...
 
+    def discard_checkpoint(self, flow_id: str) -> None:
+        """Forget a flow's checkpoint once it finished (done, refused or cancelled)."""
+        ...
+
+    def holder_ref_for(self, id_type: str, id_number: str) -> str:
+        """The holder reference (持卡人标识) for transactions and audit: a keyed hash, never the ID itself."""
+        ...
+
 
 # --------------------------------------------------------------------------------------------
 # Receipts and printing
@@ -395,7 +471,8 @@ class AcceptanceForm:
     variant code of the item (e.g. ``formal`` for 正式挂失). ``item_details`` holds the item's own
     section by field key (the keys of each item are listed in ``counter_app/receipts/sections.py``;
     an unknown key is an error, a missing one prints empty). ``verification_code`` is the HMAC code
-    of the 受理编号 made with the counter key (ASCII, no ``|``); it goes into the QR code.
+    of the 受理编号 made with the counter's receipt key (``counter_app.domain.receipt_code``); the QR
+    code carries ``<受理编号>.<校验码>`` as that module defines.
     ``promised_date`` is normally computed once by the caller (working days per the holiday calendar)
     and stored, so that a reprint shows the same date; when None the renderer computes it.
     """

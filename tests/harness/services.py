@@ -380,12 +380,25 @@ class Cups(Service):
             if not needed.exists():
                 raise ServiceFailed(f"cups: {needed} is missing; install cups and printer-driver-cups-pdf")
         if os.geteuid() != 0:
-            raise ServiceFailed("cups: the cups-pdf backend runs only as root; run the tests as root (CI does)")
+            raise ServiceFailed(
+                "cups: the cups-pdf backend runs only as root; run the tests as root (CI does)"
+            )
         base = "/tmp" if Path("/tmp").is_dir() else None
         self.workdir = Path(tempfile.mkdtemp(prefix="ctcups-", dir=base))
         workdir = self.workdir
         workdir.chmod(0o755)  # filters run as user lp and must reach the spool
-        for sub in ("etc", "etc/ppd", "spool", "spool/tmp", "cache", "state", "log", "tmp", "out", "pdfspool"):
+        for sub in (
+            "etc",
+            "etc/ppd",
+            "spool",
+            "spool/tmp",
+            "cache",
+            "state",
+            "log",
+            "tmp",
+            "out",
+            "pdfspool",
+        ):
             (workdir / sub).mkdir(mode=0o755, exist_ok=True)
         (workdir / "tmp").chmod(0o1777)
         socket_path = workdir / "cups.sock"
@@ -438,7 +451,9 @@ Sandboxing Relaxed
         env = dict(os.environ, LC_ALL="C", CUPS_SERVER=str(socket_path))
 
         def running() -> bool:
-            out = subprocess.run(["lpstat", "-r"], env=env, capture_output=True, text=True, timeout=5, check=False)
+            out = subprocess.run(
+                ["lpstat", "-r"], env=env, capture_output=True, text=True, timeout=5, check=False
+            )
             return "scheduler is running" in out.stdout
 
         try:
@@ -446,9 +461,23 @@ Sandboxing Relaxed
             added = subprocess.run(
                 # cups-pdf turns PostScript into PDF with Ghostscript; PostScript made by pdftocairo
                 # keeps the text extractable (the default renderer leaves glyphs without Unicode)
-                ["lpadmin", "-p", self.queue, "-E", "-v", "cups-pdf:/", "-P", str(ppd),
-                 "-o", "pdftops-renderer-default=pdftocairo"],
-                env=env, capture_output=True, text=True, timeout=20, check=False,
+                [
+                    "lpadmin",
+                    "-p",
+                    self.queue,
+                    "-E",
+                    "-v",
+                    "cups-pdf:/",
+                    "-P",
+                    str(ppd),
+                    "-o",
+                    "pdftops-renderer-default=pdftocairo",
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=False,
             )
             if added.returncode != 0:
                 raise ServiceFailed(f"cups: lpadmin failed: {added.stdout} {added.stderr}")
