@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import pytest
 import requests
 
-from tests.harness.services import free_tcp_port
+from central.migrations import current_revision, head_revision
+from tests.central.server import running_server
 
 
 def test_counter_central_help_names_serve() -> None:
@@ -17,30 +19,32 @@ def test_counter_central_help_names_serve() -> None:
         [sys.executable, "-m", "central.cli", "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "serve" in out and "中心服务" in out
+    assert "migrate" in out and "seed" in out
+
+
+def test_migrate_creates_the_default_sqlite_database_in_the_data_dir(tmp_path: Path) -> None:
+    env = {**os.environ, "CENTRAL_DATA_DIR": str(tmp_path / "data")}
+    env.pop("DATABASE_URL", None)
+    out = subprocess.run(
+        [sys.executable, "-m", "central.cli", "migrate"], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    database = tmp_path / "data" / "central.db"
+    assert str(database) in out
+    assert current_revision(f"sqlite:///{database}") == head_revision()
 
 
 @pytest.mark.integration
-def test_serve_answers_health_and_openapi_on_loopback() -> None:
-    port = free_tcp_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "central.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+def test_serve_answers_health_and_openapi_on_loopback(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'central.db'}"
+    with running_server(url, tmp_path / "server.log") as base:
+        health = requests.get(f"{base}/health", timeout=5)
         assert health.json() == {"status": "ok"}
-        schema = requests.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()
+        schema = requests.get(f"{base}/openapi.json", timeout=5).json()
         assert schema["info"]["title"] == "乐山市社会保障卡中心服务"
-        assert "/health" in schema["paths"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        assert {"/health", "/commands/apply", "/persons", "/cards", "/receipts/verify"} <= set(
+            schema["paths"]
+        )
+        problem = requests.get(f"{base}/persons", params={"id_number": "110101199001011234"}, timeout=5)
+        assert problem.status_code == 404
+        assert problem.headers["content-type"].startswith("application/problem+json")
+        assert len(requests.get(f"{base}/subsidies/items", timeout=5).json()) == 65  # serve migrated

@@ -1,0 +1,1 @@
+"""One router per area: commands, persons, cards, subsidies, receipts, utils."""

@@ -1,0 +1,1 @@
+"""Configuration, database, problem+json errors, security and the clock of the central server."""

@@ -1,0 +1,1 @@
+"""Alembic revision scripts of the central server (one file per revision)."""
