@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 FORMS := $(wildcard forms/*.ui)
 GENERATED := $(patsubst forms/%.ui,counter_app/ui/generated/ui_%.py,$(FORMS))
 
-.PHONY: run test system-deps system-deps-test venv forms lint typecheck check clean central help
+.PHONY: run test system-deps system-deps-test venv forms lint typecheck check clean central help bench-card bench-receipt
 
 help:
 	@sed -n '2,4p' Makefile
@@ -63,3 +63,10 @@ central: system-deps venv
 
 clean:
 	rm -rf counter_app/ui/generated build dist *.egg-info
+
+# Benchmarks print their figures with the baseline measured in the same run (never timed tests).
+bench-card: venv
+	$(PY) -m tests.harness run --only=pcscd -- $(PY) bench/card_read.py
+
+bench-receipt: venv
+	$(PY) bench/receipt.py

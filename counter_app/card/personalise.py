@@ -24,6 +24,7 @@ from counter_app.card.errors import (
     InvalidWriteData,
     NotBlankPrefab,
     RewriteNotAllowed,
+    StatusError,
     WriteVerifyFailed,
 )
 from counter_app.card.records import (
@@ -194,10 +195,12 @@ def _write_all(
                 pending = save(pending.with_state(index, RecordState.UNCERTAIN))  # (b)
                 try:
                     app.update(record.item, record.data)  # (c)
-                except CardError:
-                    # The card answered and refused: the record is unchanged (§3.4).
+                except StatusError:
+                    # The card answered with a status word and refused: the record is unchanged (§3.4).
                     pending = save(pending.with_state(index, before))
                     raise
+                # Any other failure (no status word, a transport fault) may have reached the card:
+                # the record stays UNCERTAIN and the outer handler ends the write as uncertain.
                 if app.read_raw(record.item) == record.data:  # (d)
                     pending = save(pending.with_state(index, RecordState.CONFIRMED))
                     break

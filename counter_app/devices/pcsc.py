@@ -58,6 +58,22 @@ def _hex(hresult: int) -> str:
     return f"0x{hresult & 0xFFFFFFFF:08X}"
 
 
+def transmit_result(hresult: int, response: list[int]) -> bytes:
+    """The response of one ``SCardTransmit``, or the port's error for a failure.
+
+    A response without a status word means the card did not answer: vpcd reports a card that drops
+    off mid-command as success with 0 bytes. That is a `CardRemovedError` (whatever the command was,
+    it may or may not have taken effect), never an empty answer.
+    """
+    if hresult != scard.SCARD_S_SUCCESS:
+        if hresult in CARD_GONE:
+            raise CardRemovedError("卡片已拔出，请重新插卡")
+        raise TransportError(f"读卡器通讯失败（{scard.SCardGetErrorMessage(hresult)}，{_hex(hresult)}）")
+    if len(response) < 2:
+        raise CardRemovedError("卡片无应答（可能已拔出），请重新插卡")
+    return bytes(response)
+
+
 class ReaderRole(enum.Enum):
     """Which reader a slot is for: the citizen's card (社保卡) or the security module (PSAM)."""
 
@@ -125,17 +141,42 @@ class PcscTransport:
         if self.closed:
             raise CardRemovedError("卡片已拔出，请重新插卡")
         hresult, response = scard.SCardTransmit(self._handle, self._pci, list(command))
-        if hresult != scard.SCARD_S_SUCCESS:
-            self._devices.connection_failed(self, hresult)
-            if hresult in CARD_GONE:
-                raise CardRemovedError("卡片已拔出，请重新插卡")
-            raise TransportError(f"读卡器通讯失败（{scard.SCardGetErrorMessage(hresult)}，{_hex(hresult)}）")
-        return bytes(response)
+        try:
+            return transmit_result(hresult, response)
+        except TransportError:
+            failed = hresult if hresult != scard.SCARD_S_SUCCESS else scard.SCARD_W_REMOVED_CARD
+            self._devices.connection_failed(self, failed)
+            raise
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
             scard.SCardDisconnect(self._handle, scard.SCARD_LEAVE_CARD)
+
+
+class RoleTransport:
+    """`CardTransport` for whatever card is in ``role``'s reader now (角色卡座); device thread only.
+
+    Each call goes to the current connection of that reader and connects on first use, so a
+    long-lived user such as the PSAM's `PsamKeyProvider` survives the PSAM being reset, reconnected
+    or pcscd restarting (it sees a `TransportError` once and opens a new session). The citizen's
+    card is better served by `PcscDevices.transport`, bound to one connection: a swapped card then
+    fails instead of answering in the previous card's place.
+    """
+
+    def __init__(self, devices: PcscDevices, role: ReaderRole) -> None:
+        self._devices = devices
+        self.role = role
+
+    @property
+    def reader_name(self) -> str:
+        return self._devices.transport(self.role).reader_name
+
+    def atr(self) -> bytes:
+        return self._devices.transport(self.role).atr()
+
+    def transmit(self, command: bytes | bytearray) -> bytes:
+        return self._devices.transport(self.role).transmit(command)
 
 
 @dataclass
@@ -223,7 +264,8 @@ class PcscDevices:
         )
         if hresult in CARD_GONE:
             raise CardRemovedError(
-                ("读卡器中没有卡，请插入社会保障卡" if role is ReaderRole.CARD else "PSAM 卡未插入") + f"（{_hex(hresult)}）"
+                ("读卡器中没有卡，请插入社会保障卡" if role is ReaderRole.CARD else "PSAM 卡未插入")
+                + f"（{_hex(hresult)}）"
             )
         if hresult != scard.SCARD_S_SUCCESS:
             raise TransportError(f"无法连接卡片（{scard.SCardGetErrorMessage(hresult)}，{_hex(hresult)}）")

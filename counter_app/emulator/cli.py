@@ -103,27 +103,59 @@ def send_control(command: str, port: int = DEFAULT_CONTROL_PORT, timeout: float 
 
 
 def serve(card: str | None, host: str, vpcd_port: int, control_port: int) -> int:
+    """Insert the PSAM (slot 01) and ``card`` (slot 00), then answer the control channel until
+    SIGTERM or SIGINT; both cards are pulled out on the way out. 1 when vpcd or the port fails."""
+    if card and card not in TEST_CARDS:
+        print(
+            f"counter-emulator: 没有名为 {card} 的测试卡（counter-emulator list 列出全部）", file=sys.stderr
+        )
+        return 2
     bench = Bench(host, vpcd_port)
-    bench.psam_slot.insert(build_psam())
-    if card:
-        bench.insert(card)
-    control = _ControlServer(control_port, bench)
-    stopping = threading.Event()
+    try:
+        control = _ControlServer(control_port, bench)
+    except OSError as exc:
+        print(f"counter-emulator: 控制端口 127.0.0.1:{control_port} 无法使用（{exc}）", file=sys.stderr)
+        return 1
 
     def _stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
+        # shutdown() waits for serve_forever to return: never call it on the serving thread.
         threading.Thread(target=control.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    print(f"serving PSAM on {host}:{vpcd_port + 1}, card {card or '(none)'} on {host}:{vpcd_port}; "
-          f"control on 127.0.0.1:{control_port}", flush=True)  # fmt: skip
     try:
-        control.serve_forever(poll_interval=0.2)
+        try:
+            bench.psam_slot.insert(build_psam())
+            if card:
+                bench.insert(card)
+        except OSError as exc:
+            print(
+                f"counter-emulator: 无法连接 vpcd 虚拟读卡器 {host}:{vpcd_port}（{exc}）；"
+                "pcscd 是否在运行、是否安装了 vsmartcard-vpcd？",
+                file=sys.stderr,
+            )
+            return 1
+        print(
+            f"serving PSAM on {host}:{vpcd_port + 1}, card {card or '(none)'} on {host}:{vpcd_port}; "
+            f"control on 127.0.0.1:{control_port}",
+            flush=True,
+        )
+        control.serve_forever(poll_interval=0.2)  # returns at once if a signal came before it
     finally:
         control.server_close()
         bench.close()
+    print("stopped", flush=True)
     return 0
+
+
+def list_lines() -> list[str]:
+    """One line per test card: name, 规范版本 (a 预制卡 is a blank 3.00 card), holder, description."""
+    lines = []
+    for card in TEST_CARDS.values():
+        version = "3.00" if card.profile == "prefab" else card.profile
+        who = card.holder_name or "（空白预制卡）"
+        lines.append(f"{card.name}\t{version}\t{who}\t{card.description}")
+    return lines
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,9 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "list":
-        for card in TEST_CARDS.values():
-            who = card.holder_name or "（空白预制卡）"
-            print(f"{card.name}\t{card.profile}\t{who}\t{card.description}")
+        for line in list_lines():
+            print(line)
         return 0
     if args.command == "serve":
         return serve(args.card, args.host, args.port, args.control_port)

@@ -2,60 +2,19 @@
 
 from __future__ import annotations
 
-import queue
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from counter_app.devices.pcsc import DeviceEvent, EventKind, PcscDevices, ReaderRole, match_reader
+from counter_app.devices.pcsc import EventKind, PcscDevices, ReaderRole, match_reader, transmit_result
 from counter_app.emulator import build_card, build_psam
 from counter_app.emulator.vpcd import VpcdSlot
 from counter_app.workflows.ports import CardRemovedError, TransportError
+from tests.devices.pcsc_helpers import Events, wait_until_empty
 from tests.harness.services import restart_pcscd
 
 SELECT_SSSE = bytes.fromhex("00A404000F7378312E73682EC9E7BBE1B1A3D5CF")
-
-
-def wait_until_empty(*readers: str, timeout: float = 5) -> None:
-    """Wait until pcscd has seen the cards leave (its poll runs every ~0.4 s), so tests don't overlap."""
-    from smartcard import scard
-
-    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    assert hresult == scard.SCARD_S_SUCCESS
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            _, states = scard.SCardGetStatusChange(context, 0, [(r, scard.SCARD_STATE_UNAWARE) for r in readers])
-            if all(not state & scard.SCARD_STATE_PRESENT for _, state, _ in states):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"pcscd still sees a card in {readers}")
-    finally:
-        scard.SCardReleaseContext(context)
-
-
-class Events:
-    """Collects device events from the device thread; waits for the one a test expects."""
-
-    def __init__(self) -> None:
-        self.queue: queue.Queue[DeviceEvent] = queue.Queue()
-        self.seen: list[DeviceEvent] = []
-
-    def __call__(self, event: DeviceEvent) -> None:
-        self.queue.put(event)
-
-    def wait_for(self, kind: EventKind, role: ReaderRole | None = ReaderRole.CARD, timeout: float = 10) -> DeviceEvent:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                event = self.queue.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            self.seen.append(event)
-            if event.kind is kind and (role is None or event.role is role):
-                return event
-        raise AssertionError(f"no {kind.value} for {role} within {timeout} s; saw {[e.kind.value for e in self.seen]}")
 
 
 @pytest.fixture
@@ -75,7 +34,9 @@ def events() -> Events:
 
 @pytest.fixture
 def devices(pcscd: dict[str, str], events: Events) -> Iterator[PcscDevices]:
-    devices = PcscDevices(pcscd["COUNTER_TEST_PCSC_CARD_READER"], pcscd["COUNTER_TEST_PCSC_PSAM_READER"], events)
+    devices = PcscDevices(
+        pcscd["COUNTER_TEST_PCSC_CARD_READER"], pcscd["COUNTER_TEST_PCSC_PSAM_READER"], events
+    )
     yield devices
     devices.stop()
 
@@ -90,6 +51,16 @@ def test_match_reader_by_glob_or_substring_never_by_position() -> None:
         match_reader("ACR39U", readers)
 
 
+def test_an_answer_without_a_status_word_means_the_card_is_gone() -> None:
+    """vpcd answers success with 0 bytes when the card drops off mid-command (seen mid-write)."""
+    assert transmit_result(0, [0x90, 0x00]) == b"\x90\x00"
+    with pytest.raises(CardRemovedError, match="无应答"):
+        transmit_result(0, [])
+    with pytest.raises(CardRemovedError):
+        transmit_result(0x80100016, [])  # SCARD_E_NOT_TRANSACTED: the first answer after a removal
+    with pytest.raises(TransportError, match="0x80100001") as caught:
+        transmit_result(0x80100001, [])
+    assert not isinstance(caught.value, CardRemovedError)
 
 
 @pytest.mark.integration

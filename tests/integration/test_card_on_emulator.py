@@ -418,3 +418,31 @@ def test_rewrite_of_unprinted_items_with_power_loss_then_resolved() -> None:
     assert counter.sscard(settings).resolve_uncertain(outcome.pending).confirmed
     info = counter.sscard().read_basic_info()
     assert (info.ethnicity, info.birthplace, info.name) == ("01", "511102", "吉克阿呷")
+
+
+class SilentOnUpdate(CountingTransport):
+    """The reader answers the first UPDATE RECORD with no status word (a card that lost power
+    mid-command over vpcd does this): the write may or may not have reached the card."""
+
+    def __init__(self, inner: InProcessTransport) -> None:
+        super().__init__(inner)
+        self.silenced = False
+
+    def transmit(self, command: bytes | bytearray) -> bytes:
+        if command[1] == 0xDC and not self.silenced:
+            self.silenced = True
+            self.inner.transmit(command)  # it did reach the card
+            return b""
+        return super().transmit(command)
+
+
+def test_an_update_answered_without_a_status_word_is_uncertain_not_an_error() -> None:
+    counter = counter_with("card_b")
+    silent = SilentOnUpdate(counter.slot)
+    sscard = SocialSecurityCard(silent, counter.keys, CardSettings())
+    outcome = sscard.personalise_prefab(TEST_CARDS["card_b"].card_id, prefab_data("card_b"))
+    assert outcome.status is WriteStatus.UNCERTAIN
+    assert outcome.pending is not None
+    resolved = counter.sscard().resolve_uncertain(outcome.pending)
+    assert resolved.status is WriteStatus.CONFIRMED
+    assert_holds(counter, "card_b", prefab_data("card_b"))
