@@ -1,4 +1,4 @@
-"""The per-counter 受理编号 sequence: outlet code + counter number + date + 4-digit sequence.
+"""The per-counter 受理编号 sequence: 网点编号-柜台号-YYYYMMDD-序号 (``receipt_code`` owns the format).
 
 Unique city-wide even offline because every counter numbers only its own forms; the sequence lives in
 the database, so it survives restarts, and is taken inside a ``BEGIN IMMEDIATE`` transaction, so two
@@ -12,15 +12,11 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert
 
+from counter_app.domain.receipt_code import format_acceptance_number
 from counter_app.store.errors import AcceptanceNumbersExhausted
 from counter_app.store.models import acceptance_sequences
 
 MAX_PER_DAY = 9999
-
-
-def format_acceptance_number(outlet_code: str, counter_number: str, on: date, sequence: int) -> str:
-    """The 受理编号 text, as the in-memory journal and the printed form show it."""
-    return f"{outlet_code}{counter_number}{on:%Y%m%d}{sequence:04d}"
 
 
 def reserve(connection: sa.Connection, outlet_code: str, counter_number: str, on: date) -> str:

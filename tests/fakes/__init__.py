@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,8 +10,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from counter_app.clock import SHANGHAI
+from counter_app.domain.receipt_code import format_acceptance_number
 from counter_app.workflows.ports import (
     CardRemovedError,
+    CardTransport,
     CentralUnavailable,
     CommandResult,
     IdCardData,
@@ -21,6 +24,7 @@ from counter_app.workflows.ports import (
     PrintFailed,
     RenderedForm,
     SecretPin,
+    SecurePinResult,
     TransactionRecord,
 )
 
@@ -97,6 +101,7 @@ class ScriptedPinPad:
         self._outcome = outcome
         self.requests: list[PinRequest] = []
         self.handed_out: list[PinEntries] = []
+        self.cancelled = False
 
     def collect(self, request: PinRequest) -> PinEntries:
         self.requests.append(request)
@@ -108,6 +113,13 @@ class ScriptedPinPad:
             )
         self.handed_out.append(result)
         return result
+
+    def enter_on_card(self, request: PinRequest, transport: CardTransport) -> SecurePinResult:
+        raise AssertionError("ScriptedPinPad is not a secure pad: flows must use collect")
+
+    def cancel(self) -> bool:
+        self.cancelled = True
+        return True
 
 
 class FakeIdReader:
@@ -179,7 +191,7 @@ class InMemoryJournal:
 
     def next_acceptance_number(self, outlet_code: str, counter_number: str, on: date) -> str:
         seq = self._sequences.setdefault((outlet_code, counter_number, on), itertools.count(1))
-        return f"{outlet_code}{counter_number}{on:%Y%m%d}{next(seq):04d}"
+        return format_acceptance_number(outlet_code, counter_number, on, next(seq))
 
     def record(self, transaction: TransactionRecord) -> None:
         if transaction.acceptance_number in self.transactions:
@@ -202,6 +214,12 @@ class InMemoryJournal:
 
     def load_checkpoint(self, flow_id: str) -> Mapping[str, Any] | None:
         return self.checkpoints.get(flow_id)
+
+    def discard_checkpoint(self, flow_id: str) -> None:
+        self.checkpoints.pop(flow_id, None)
+
+    def holder_ref_for(self, id_type: str, id_number: str) -> str:
+        return "h:" + hashlib.sha256(f"{id_type}|{id_number}".encode()).hexdigest()[:32]
 
 
 class RecordingRenderer:

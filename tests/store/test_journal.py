@@ -33,10 +33,10 @@ def test_numbers_per_counter_and_day_like_the_in_memory_journal(store: Store) ->
     second = store.next_acceptance_number(OUTLET, COUNTER, DAY)
     next_day = store.next_acceptance_number(OUTLET, COUNTER, date(2026, 11, 28))
     other_counter = store.next_acceptance_number(OUTLET, "04", DAY)
-    assert first == "51110200103202611270001"
-    assert second.endswith("202611270002")
-    assert next_day.endswith("202611280001")
-    assert other_counter == "51110200104202611270001"
+    assert first == "511102001-03-20261127-0001"
+    assert second.endswith("-20261127-0002")
+    assert next_day.endswith("-20261128-0001")
+    assert other_counter == "511102001-04-20261127-0001"
 
 
 def test_numbering_survives_a_restart(store_path: Path) -> None:

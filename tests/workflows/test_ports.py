@@ -57,8 +57,9 @@ def test_in_memory_journal_numbers_per_counter_and_day_and_records_all_or_nothin
     first = journal.next_acceptance_number("511102001", "03", date(2026, 11, 27))
     second = journal.next_acceptance_number("511102001", "03", date(2026, 11, 27))
     next_day = journal.next_acceptance_number("511102001", "03", date(2026, 11, 28))
-    assert first.endswith("202611270001") and second.endswith("202611270002")
-    assert next_day.endswith("202611280001")
+    assert first == "511102001-03-20261127-0001"
+    assert second.endswith("-20261127-0002")
+    assert next_day.endswith("-20261128-0001")
     record = ports.TransactionRecord(
         acceptance_number=first,
         item_code="report_loss",

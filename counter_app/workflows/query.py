@@ -1,0 +1,167 @@
+"""社会保障卡信息查询 (item 5): the card as read now, and the holder's record, marked by its source.
+
+The card is read if present (EF05/EF06; a 3.0 card's EF06 needs the PSAM), else the holder is found
+by 证件. Online the record is the server's; offline it is the local replica's, marked with its
+age (数据截至). Every bank outlet may query every card (DOMAIN §1). A query changes nothing but is
+recorded (who looked at whose data) and its 业务受理表 printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from counter_app.domain.identity import ethnicity_name, region_name
+from counter_app.workflows import forms, people
+from counter_app.workflows.base import Choice, InputInvalid, Page, StepDef, StepKind, jsonable, refusal
+from counter_app.workflows.common import ServiceFlow
+from counter_app.workflows.people import Record, text
+from counter_app.workflows.proxy import ProxyRules
+
+DONE = Choice("done", "查询完毕，记录并打印")
+_SUBSIDY_MONTHS = 12
+
+
+class QueryFlow(ServiceFlow):
+    """信息查询."""
+
+    item_code = "query"
+    proxy_rules = ProxyRules()
+
+    def needs_card(self) -> bool:
+        return False
+
+    def plan(self) -> Sequence[StepDef]:
+        return [
+            self.read_card_step(required=False),
+            self.identify_step(),
+            self.presenter_step(),
+            self.materials_step(),
+            self.command_step(
+                "lookup", "查询补贴发放记录", self._load_subsidies, when=lambda: not self.ctx.offline
+            ),
+            self.result_step(),
+            self.finish_step(),
+        ]
+
+    def lookup_person(self, id_type: str, id_number: str) -> Record | None:
+        if self.ctx.offline:
+            return self.replica_person(id_type, id_number)
+        return super().lookup_person(id_type, id_number)
+
+    def person_not_found(self, id_type: str, id_number: str) -> Record:
+        if self.ctx.offline:
+            raise refusal(
+                "not_in_replica",
+                "离线状态下本地数据副本中没有此人的信息。",
+                "请持卡查询（读取芯片信息），或待网络恢复后查询。",
+            )
+        return super().person_not_found(id_type, id_number)
+
+    def data_source(self) -> str:
+        sources = []
+        if self.card_read:
+            sources.append("卡片芯片（现场读取）")
+        if self.ctx.offline:
+            as_of = self.data.get("replica_as_of")
+            if as_of:
+                sources.append(f"本地数据副本（数据截至 {datetime.fromisoformat(as_of):%Y-%m-%d %H:%M}）")
+        else:
+            sources.append("社保卡中心系统（实时）")
+        return "；".join(sources)
+
+    def rows(self) -> list[tuple[str, str]]:
+        person = self.person or {}
+        rows = [
+            ("姓名", text(person, "name")),
+            (
+                "证件",
+                f"{people.id_type_label(text(person, 'id_type') or 'resident_id')} {text(person, 'id_number')}",
+            ),
+        ]
+        if text(person, "insured_region"):
+            region = text(person, "insured_region")
+            rows.append(("参保地", f"{region_name(region) or ''}（{region}）"))
+        if text(person, "phone"):
+            rows.append(("联系电话", text(person, "phone")))
+        for card in people.cards(person):
+            bank = text(card, "bank")
+            rows.append(
+                (
+                    f"社保卡 {text(card, 'card_number') or '（待制卡）'}",
+                    f"{people.status(card).label}" + (f"，{bank}" if bank else ""),
+                )
+            )
+        chip = self.card_read
+        if chip:
+            rows += [
+                ("芯片：卡号", text(chip, "card_number")),
+                ("芯片：卡识别码", text(chip, "card_id")),
+                ("芯片：规范版本", text(chip, "spec_version")),
+                ("芯片：发卡日期/有效期", f"{text(chip, 'issue_date')} / {text(chip, 'expiry_date')}"),
+                (
+                    "芯片：持卡人",
+                    f"{text(chip, 'name')} {people.sex_label(text(chip, 'sex'))} {ethnicity_name(text(chip, 'ethnicity')) or ''}",
+                ),
+            ]
+        rows += self.subsidy_rows()
+        rows.append(("数据来源", self.data_source()))
+        return rows
+
+    def subsidy_rows(self) -> list[tuple[str, str]]:
+        payments = self.data.get("subsidies")
+        if not isinstance(payments, list):
+            return []
+        if not payments:
+            return [("补贴发放", f"近 {_SUBSIDY_MONTHS} 个月无发放记录")]
+        out = []
+        for p in payments:
+            amount = int(p.get("amount_fen") or 0)
+            reason = text(p, "failure_reason")
+            status = text(p, "status_label") or text(p, "status")
+            out.append(
+                (
+                    f"补贴 {text(p, 'period')} {text(p, 'item_name')}",
+                    f"{amount // 100}.{amount % 100:02d} 元，{status}" + (f"（{reason}）" if reason else ""),
+                )
+            )
+        return out
+
+    def _load_subsidies(self) -> None:
+        person = self.person or {}
+        if "subsidies" in self.data or person.get("id") is None:
+            return
+        today = self.ctx.today()
+        start_year, start_month = divmod(today.year * 12 + today.month - 1 - (_SUBSIDY_MONTHS - 1), 12)
+        payments = self.ctx.central.subsidy_payments(
+            str(person["id"]),
+            household=False,
+            period_from=f"{start_year:04d}{start_month + 1:02d}",
+            period_to=f"{today:%Y%m}",
+        )
+        self.data["subsidies"] = [jsonable(p) for p in payments]
+
+    def result_step(self) -> StepDef:
+        def page() -> Page:
+            return self.page(
+                "查询结果", prompt="请向办事人说明查询结果", display=tuple(self.rows()), options=(DONE,)
+            )
+
+        def handle(answer: Mapping[str, Any]) -> None:
+            if answer.get("choice") != DONE.value:
+                raise InputInvalid("choice_required", "请确认查询完毕")
+
+        return StepDef("result", StepKind.CONFIRM, page, handle)
+
+    def transaction_facts(self) -> forms.TransactionFacts:
+        scope = ["持卡人信息", "卡片状态"]
+        if self.card_read:
+            scope.append("芯片信息")
+        if self.data.get("subsidies") is not None:
+            scope.append("补贴发放记录")
+        return forms.TransactionFacts(
+            result="已查询",
+            item_details={"scope": "、".join(scope), "data_source": self.data_source()},
+            details={"replica_as_of": self.data.get("replica_as_of")},
+        )
