@@ -17,7 +17,7 @@ class ReadScope(enum.Enum):
     """How much `read_basic_info` reads (读卡范围)."""
 
     BASIC = "basic"  # what iReadCardBas needs: EF05 01 03 05 06 07, EF06 08 09 4E (§3.15)
-    FULL = "full"  # every EF05 and EF06 item (信息查询)
+    FULL = "full"  # every EF05 and EF06 item (信息查询): one multi-record READ RECORD per EF (§3.3.1)
 
 
 class HolderStatus(enum.Enum):

@@ -2,7 +2,8 @@
 
 Layouts per card-protocol §2.3–§2.4, codings per §1.2. A record read by tag comes back as
 ``tag ‖ L ‖ value``; `parse_record` checks the tag and the fixed length and returns the value, and
-`decode` turns a value into text:
+`decode` turns a value into text. A multi-record read (§3.3.1) returns such records concatenated;
+`split_records` identifies each by its tag and checks it with `parse_record`:
 
 - b: upper-case hex; an: ASCII without trailing ``00``/``FF``; cn: BCD digits up to the first ``F``
   nibble; GBK names: without trailing ``00``/``FF`` (GBK never uses those bytes in a character).
@@ -32,10 +33,13 @@ __all__ = [
     "encode",
     "encode_date",
     "encode_name",
+    "file_items",
+    "file_length",
     "has_name_extension",
     "is_blank",
     "parse_record",
     "record_data",
+    "split_records",
 ]
 
 EF05 = 0x05
@@ -109,10 +113,30 @@ class Field(enum.Enum):
 
     @classmethod
     def by_tag(cls, sfi: int, tag: int) -> Field:
-        for item in cls:
-            if item.sfi == sfi and item.tag == tag:
-                return item
-        raise KeyError((sfi, tag))
+        """The item of EF ``sfi`` with ``tag``; KeyError when there is none."""
+        return _BY_TAG[(sfi, tag)]
+
+
+_BY_TAG: dict[tuple[int, int], Field] = {(item.sfi, item.tag): item for item in Field}
+
+
+def _layout(sfi: int, v1: bool) -> tuple[Field, ...]:
+    numbered: list[tuple[int, Field]] = []
+    for item in Field:
+        number = item.value.record_v1 if v1 else item.value.record_v2
+        if item.sfi == sfi and number is not None:
+            numbered.append((number, item))
+    return tuple(item for _, item in sorted(numbered, key=lambda pair: pair[0]))
+
+
+# (sfi, 1.xx card) → the EF's items in record-number order (§2.3, §2.4)
+_LAYOUTS: dict[tuple[int, bool], tuple[Field, ...]] = {
+    (sfi, v1): _layout(sfi, v1) for sfi in (EF05, EF06) for v1 in (False, True)
+}
+# the same keys → Σ (L + 2), the length of a multi-record read from record 1 (§3.3.1)
+_FILE_LENGTHS: dict[tuple[int, bool], int] = {
+    key: sum(item.length + 2 for item in items) for key, items in _LAYOUTS.items()
+}
 
 
 def has_name_extension(spec_version: str) -> bool:
@@ -134,6 +158,52 @@ def parse_record(item: Field, data: bytes) -> bytes:
     if data[1] != item.length:
         raise RecordFormatError(f"{item.label}长度为 {data[1]} 字节，应为 {item.length} 字节")
     return bytes(data[2:])
+
+
+def file_items(sfi: int, spec_version: str) -> tuple[Field, ...]:
+    """The items of EF ``sfi`` on a card of this 规范版本, in record-number order (§2.3, §2.4)."""
+    return _LAYOUTS.get((sfi, not has_name_extension(spec_version)), ())
+
+
+def file_length(sfi: int, spec_version: str) -> int:
+    """LL of a multi-record read from record 1 (§3.3.1): Σ (L + 2); EF05 64, EF06 91 (1.00: 69)."""
+    return _FILE_LENGTHS.get((sfi, not has_name_extension(spec_version)), 0)
+
+
+def split_records(sfi: int, data: bytes, spec_version: str) -> dict[Field, bytes]:
+    """The values of a multi-record read of EF ``sfi`` (§3.3.1): consecutive ``tag ‖ L ‖ value``.
+
+    Items are identified by their tag, never by their position (§2.4), and checked by
+    `parse_record`. A truncated item, bytes left over, an unknown or repeated tag, a wrong length
+    or a missing item raise `RecordFormatError`; a missing 姓名扩展 (4E) is left out (read as
+    empty, like ``6A83`` on 4E), and a 4E on a 1.xx card is dropped.
+    """
+    data = bytes(data)
+    values: dict[Field, bytes] = {}
+    pos = 0
+    while pos < len(data):
+        if pos + 2 > len(data):
+            raise RecordFormatError(f"多记录读取的第 {pos + 1} 字节起不足一条记录")
+        tag, length = data[pos], data[pos + 1]
+        try:
+            item = Field.by_tag(sfi, tag)
+        except KeyError:
+            raise RecordFormatError(f"多记录读取中有未知标签 {tag:02X}") from None
+        end = pos + 2 + length
+        if end > len(data):
+            raise RecordFormatError(f"多记录读取中{item.label}记录不完整")
+        if item in values:
+            raise RecordFormatError(f"多记录读取中{item.label}记录重复")
+        values[item] = parse_record(item, data[pos:end])
+        pos = end
+    if not has_name_extension(spec_version):
+        values.pop(Field.NAME_EXTENSION, None)
+    missing = [
+        i.label for i in file_items(sfi, spec_version) if i not in values and i is not Field.NAME_EXTENSION
+    ]
+    if missing:
+        raise RecordFormatError(f"多记录读取缺少{'、'.join(missing)}")
+    return values
 
 
 def is_blank(value: bytes) -> bool:

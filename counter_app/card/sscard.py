@@ -8,6 +8,7 @@ between two calls is never mistaken for the previous one.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 from collections.abc import Callable, Mapping
@@ -20,7 +21,7 @@ from counter_app.card.errors import InternalAuthFailed, ProtocolError, RecordNot
 from counter_app.card.kinds import Kind
 from counter_app.card.personalise import PrefabData
 from counter_app.card.pin import check_new_pin, encode_pin
-from counter_app.card.records import Field, decode, decode_name, has_name_extension
+from counter_app.card.records import EF05, EF06, Field, decode, decode_name, has_name_extension
 from counter_app.card.settings import DEFAULT_SETTINGS, CardSettings
 from counter_app.card.ssse import SsseApplication
 from counter_app.card.writes import Checkpoint, PendingWrite, WriteOutcome
@@ -66,6 +67,9 @@ class SocialSecurityCard:
         self._app = SsseApplication(self._channel, key_provider, settings)
         self._settings = settings
         self._random = random_bytes
+        # ATR of the card that refused the multi-record read (§3.3.1) while in this reader: that card
+        # is read one record at a time from then on. Another ATR is another card and is asked again.
+        self._multi_read_refused_by: bytes | None = None
 
     @property
     def key_provider(self) -> KeyProvider | None:
@@ -74,11 +78,18 @@ class SocialSecurityCard:
     # --- reading (信息查询, iReadCardBas) ----------------------------------------------------------
 
     def read_basic_info(self, scope: ReadScope = ReadScope.FULL) -> CardInfo:
-        """Read EF05 and EF06 (card-protocol §3.15). BASIC reads what iReadCardBas needs."""
+        """Read EF05 and EF06 (card-protocol §3.15). BASIC reads what iReadCardBas needs.
+
+        FULL (信息查询) reads each EF with one multi-record READ RECORD (§3.3.1) when the card
+        supports it, else one record at a time; BASIC always reads by tag, only its items (§5.13).
+        """
         app = self._app
-        atr = self._transport.atr()
+        atr = bytes(self._transport.atr())
         algorithm = app.select()
-        ef05 = {item: app.read(item) for item in (_EF05_FULL if scope is ReadScope.FULL else _EF05_BASIC)}
+        whole_files = scope is ReadScope.FULL
+        ef05 = self._read_file(EF05, "", atr) if whole_files else None
+        if ef05 is None:
+            ef05 = {item: app.read(item) for item in (_EF05_FULL if whole_files else _EF05_BASIC)}
         text = {item: decode(item, value) for item, value in ef05.items()}
         version = text[Field.SPEC_VERSION]
 
@@ -93,20 +104,16 @@ class SocialSecurityCard:
 
         name, name_ok = "", True
         if status is HolderStatus.READ:
-            text[Field.SSN] = decode(Field.SSN, app.read(Field.SSN))
-            name_value = app.read(Field.NAME)
-            extension = b""
-            if has_name_extension(version):
-                try:
-                    extension = app.read(Field.NAME_EXTENSION)
-                except RecordNotFound:
-                    extension = b""
-            name, name_ok = decode_name(name_value, extension)
+            ef06 = self._read_file(EF06, version, atr) if whole_files else None
+            if ef06 is None:
+                ef06 = self._read_ef06_by_tag(version, scope)
+            text[Field.SSN] = decode(Field.SSN, ef06[Field.SSN])
+            extension = ef06.get(Field.NAME_EXTENSION, b"") if has_name_extension(version) else b""
+            name, name_ok = decode_name(ef06[Field.NAME], extension)
             if scope is ReadScope.FULL:
                 for item in _EF06_DETAIL:
-                    text[item] = decode(item, app.read(item))
+                    text[item] = decode(item, ef06[item])
 
-        atr = bytes(atr)
         return CardInfo(
             atr=atr,
             historical_bytes=historical_bytes(atr),
@@ -128,6 +135,26 @@ class SocialSecurityCard:
             name_encoding_ok=name_ok,
             scope=scope,
         )
+
+    def _read_file(self, sfi: int, spec_version: str, atr: bytes) -> dict[Field, bytes] | None:
+        """A whole EF by the multi-record read; None when this card refused it (now or before)."""
+        if self._multi_read_refused_by == atr:
+            return None
+        values = self._app.read_file(sfi, spec_version)
+        if values is None:
+            self._multi_read_refused_by = atr
+        return values
+
+    def _read_ef06_by_tag(self, version: str, scope: ReadScope) -> dict[Field, bytes]:
+        """EF06 one record at a time by tag: 08, 09, 4E (not on 1.xx; ``6A83`` = empty), 0A–0D (FULL)."""
+        app = self._app
+        values = {Field.SSN: app.read(Field.SSN), Field.NAME: app.read(Field.NAME)}
+        if has_name_extension(version):
+            with contextlib.suppress(RecordNotFound):  # read as empty on any card
+                values[Field.NAME_EXTENSION] = app.read(Field.NAME_EXTENSION)
+        if scope is ReadScope.FULL:
+            values.update((item, app.read(item)) for item in _EF06_DETAIL)
+        return values
 
     def read_card_bas(self, terminal_device_number: str = "") -> str:
         """The ``iReadCardBas`` string of this card (§6), 终端机编号 from the key provider."""

@@ -1,8 +1,9 @@
 """The SSSE application (社会保障系统环境) on the card: select, read, update, authenticate.
 
 The building blocks the card operations share (card-protocol §3.1–§3.6): SELECT by AID with the FCI
-and its 算法标识, READ/UPDATE RECORD by tag with SFI, GET CHALLENGE and EXTERNAL AUTHENTICATE with
-a cryptogram from the `KeyProvider`. Key operations run only when the card's 算法标识 is supported.
+and its 算法标识, READ/UPDATE RECORD by tag with SFI, the optional multi-record READ RECORD of a
+whole EF (§3.3.1), GET CHALLENGE and EXTERNAL AUTHENTICATE with a cryptogram from the `KeyProvider`.
+Key operations run only when the card's 算法标识 is supported.
 """
 
 from __future__ import annotations
@@ -11,14 +12,18 @@ from counter_app.card import tlv
 from counter_app.card.apdu import Channel, Command
 from counter_app.card.errors import AlgorithmNotSupported, NoKeyProvider, ProtocolError, TlvFormatError
 from counter_app.card.kinds import Kind
-from counter_app.card.records import Field, parse_record
+from counter_app.card.records import Field, file_length, parse_record, split_records
 from counter_app.card.settings import CardSettings
+from counter_app.card.status import error_for
 from counter_app.workflows.ports import KeyProvider, KeyPurpose
 
-__all__ = ["DEFAULT_ALGORITHM", "SSSE_AID", "SsseApplication", "algorithm_of"]
+__all__ = ["DEFAULT_ALGORITHM", "MULTI_READ_REFUSALS", "SSSE_AID", "SsseApplication", "algorithm_of"]
 
 SSSE_AID = bytes.fromhex("7378312E73682EC9E7BBE1B1A3D5CF")  # "sx1.sh." ‖ GBK "社会保障"
 DEFAULT_ALGORITHM = 0x01  # 算法标识 when the FCI has no 9F0C (spec §2.1)
+ALL_RECORDS_FROM_P1 = 0x05  # READ RECORD P2 bits 3–1 = 101 (§3.3.1)
+# A card without the multi-record read answers one of these (§3.3.1): read one record at a time.
+MULTI_READ_REFUSALS = frozenset({0x6A86, 0x6A81, 0x6D00, 0x6A83})
 
 
 def algorithm_of(fci: bytes) -> int:
@@ -75,6 +80,29 @@ class SsseApplication:
     def read(self, item: Field) -> bytes:
         """The value of one item (tag and length checked)."""
         return parse_record(item, self.read_raw(item))
+
+    def read_file(self, sfi: int, spec_version: str) -> dict[Field, bytes] | None:
+        """Every item of EF ``sfi`` with one READ RECORD ``00 B2 01 SFI<<3|5 Le`` (§3.3.1).
+
+        Le is the exact length for the 规范版本's layout (a ``6Cxx`` is resent anyway, T2). None
+        when the card refuses the form (`MULTI_READ_REFUSALS`): read one record at a time instead.
+        Any other status is the error a single read would give; a malformed answer raises
+        `RecordFormatError`.
+        """
+        command = Command(
+            0x00,
+            0xB2,
+            0x01,
+            (sfi << 3) | ALL_RECORDS_FROM_P1,
+            le=file_length(sfi, spec_version),
+            kind=Kind.READ_RECORD,
+        )
+        response = self.channel.exchange(command)
+        if response.sw in MULTI_READ_REFUSALS:
+            return None
+        if not response.ok:
+            raise error_for(response.sw, command.kind)
+        return split_records(sfi, response.data, spec_version)
 
     def update(self, item: Field, data: bytes) -> None:
         """UPDATE RECORD by tag with SFI; ``data`` is ``tag ‖ L ‖ value``."""

@@ -30,7 +30,13 @@ GET_RESPONSE: Final = 0xC0
 
 
 def _record_params(p1: int, p2: int) -> bool:
-    return p1 != 0x00 and p2 & 0x07 in (0x00, 0x04)
+    """Single-record forms (§3.3): P1 ≠ 00, P2 bits 3–1 = 000 (tag) or 100 (record number)."""
+    return p1 != 0x00 and p2 & 0x07 in (card_files.BY_TAG, card_files.BY_NUMBER)
+
+
+def _read_params(p1: int, p2: int) -> bool:
+    """READ RECORD also takes bits 101, all records from P1 (§3.3.1)."""
+    return _record_params(p1, p2) or (p1 != 0x00 and p2 & 0x07 == card_files.FROM_NUMBER)
 
 
 def _get_response(state: CardState, command: Command, challenge: bytes | None) -> Reply:
@@ -41,6 +47,8 @@ def _files(handler: Callable[[CardState, Command], Reply]) -> Handler:
     return lambda state, command, challenge: handler(state, command)
 
 
+_READ_RECORD: Final = 0xB2
+
 COMMANDS: Final[Mapping[int, CommandSpec[Handler]]] = MappingProxyType(
     {
         0xA4: CommandSpec(
@@ -50,7 +58,7 @@ COMMANDS: Final[Mapping[int, CommandSpec[Handler]]] = MappingProxyType(
             _files(card_files.select),
         ),
         GET_RESPONSE: CommandSpec(0x00, Shape.OUT, p1p2((0, 0)), _get_response),
-        0xB2: CommandSpec(0x00, Shape.OUT, _record_params, _files(card_files.read_record)),
+        _READ_RECORD: CommandSpec(0x00, Shape.OUT, _read_params, _files(card_files.read_record)),
         0xDC: CommandSpec(
             0x00, Shape.IN, _record_params, _files(card_files.update_record), needs_application=True
         ),
@@ -77,6 +85,14 @@ COMMANDS: Final[Mapping[int, CommandSpec[Handler]]] = MappingProxyType(
     }
 )
 
+# The multi-record read switched off (hook of §3.16): READ RECORD bits 101 fail step 3 → 6A86.
+COMMANDS_WITHOUT_MULTI_READ: Final[Mapping[int, CommandSpec[Handler]]] = MappingProxyType(
+    {
+        **COMMANDS,
+        _READ_RECORD: CommandSpec(0x00, Shape.OUT, _record_params, _files(card_files.read_record)),
+    }
+)
+
 
 class EmulatedCard:
     """模拟社保卡: one card, created from a `CardImage` (see `testcards.build_card`).
@@ -88,6 +104,7 @@ class EmulatedCard:
 
     def __init__(self, image: CardImage) -> None:
         self._state = CardState.from_image(image)
+        self._commands = COMMANDS if image.multi_record_read else COMMANDS_WITHOUT_MULTI_READ
 
     # --- the card interface -------------------------------------------------------------------
 
@@ -119,7 +136,7 @@ class EmulatedCard:
         return reply.encode()
 
     def _answer(self, command: bytes | bytearray, challenge: bytes | None) -> Reply:
-        evaluated = evaluate(command, COMMANDS)
+        evaluated = evaluate(command, self._commands)
         if isinstance(evaluated, int):
             return Reply(evaluated, pending=self._state.session.pending)
         spec, parsed = evaluated
@@ -140,6 +157,11 @@ class EmulatedCard:
         self._state.power_loss = mode
 
     # --- read-only inspection for tests -------------------------------------------------------
+
+    @property
+    def multi_record_read(self) -> bool:
+        """Whether the card supports READ RECORD of all records from P1 (§3.3.1; hook §3.16)."""
+        return self._state.memory.image.multi_record_read
 
     @property
     def profile(self) -> Profile:

@@ -1,4 +1,8 @@
-"""File commands of the emulated card (文件操作): SELECT, READ RECORD, UPDATE RECORD (card-protocol §3.1–§3.4)."""
+"""File commands of the emulated card (文件操作): SELECT, READ RECORD, UPDATE RECORD (card-protocol §3.1–§3.4).
+
+READ RECORD includes the multi-record form of §3.3.1 (P2 bits 3–1 = 101: every record from number
+P1 to the last, concatenated as stored), with the single read's file and access checks.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ from counter_app.emulator.records import Record, RecordFile
 from counter_app.emulator.state import Application, CardState
 from counter_app.emulator.t0 import Reply, case2, case4, status
 
-BY_NUMBER = 0x04  # P2 bits 3–1 = 100: P1 is a record number; 000: P1 is a tag
+BY_TAG = 0x00  # P2 bits 3–1 = 000: P1 is a tag
+BY_NUMBER = 0x04  # 100: P1 is a record number
+FROM_NUMBER = 0x05  # 101: every record from number P1 to the last (§3.3.1)
 
 
 def select(state: CardState, command: Command) -> Reply:
@@ -61,7 +67,7 @@ def _file(state: CardState, command: Command) -> tuple[int, RecordFile] | Reply:
 
 
 def _record(file: RecordFile, command: Command) -> Record | None:
-    return file.by_number(command.p1) if command.p2 & BY_NUMBER else file.by_tag(command.p1)
+    return file.by_number(command.p1) if command.p2 & 0x07 == BY_NUMBER else file.by_tag(command.p1)
 
 
 def _may_read(state: CardState, sfi: int) -> bool:
@@ -70,18 +76,30 @@ def _may_read(state: CardState, sfi: int) -> bool:
     return not ef06_needs_key(state.memory.image.profile) or bool(state.session.security & EXTERNAL_AUTH_KEYS)
 
 
+def _records_read(file: RecordFile, command: Command) -> tuple[Record, ...]:
+    """What a READ RECORD returns: one record (by tag or number), or P1 … last for bits 101."""
+    if command.p2 & 0x07 == FROM_NUMBER:
+        return file.from_number(command.p1)
+    record = _record(file, command)
+    return () if record is None else (record,)
+
+
 def read_record(state: CardState, command: Command) -> Reply:
-    """READ RECORD by tag or number, with SFI or on the current EF; data = ``tag ‖ L ‖ value``."""
+    """READ RECORD by tag, number or from a number to the last, with SFI or on the current EF.
+
+    Data = ``tag ‖ L ‖ value`` of each record, concatenated in record-number order (blank records
+    as stored); LL = their total length (R3: any other Le → ``6C LL``).
+    """
     found = _file(state, command)
     if isinstance(found, Reply):
         return found
     sfi, file = found
     if not _may_read(state, sfi):
         return status(sw.SECURITY_NOT_SATISFIED)
-    record = _record(file, command)
-    if record is None:
+    records = _records_read(file, command)
+    if not records:
         return status(sw.RECORD_NOT_FOUND)
-    reply = case2(command.le, record.encoded())
+    reply = case2(command.le, b"".join(record.encoded() for record in records))
     if reply.delivered:
         state.session.current_ef = sfi
     return reply

@@ -18,6 +18,8 @@ class CardImage:
 
     ``keys`` are the card's own diversified keys (the card never holds a master key).
     ``algorithm_id`` None omits ``9F0C`` from the SSSE FCI (hook of §3.16).
+    ``multi_record_read`` False makes the card one without the multi-record read of §3.3.1: READ
+    RECORD with P2 bits 3–1 = ``101`` then fails step 3 of §3.0 (``6A86``) (hook of §3.16).
     """
 
     profile: Profile
@@ -30,6 +32,7 @@ class CardImage:
     pin_tries: int = PIN_TRIES
     key_tries: int = key_index.EXTERNAL_AUTH_TRIES
     algorithm_id: int | None = 0x03
+    multi_record_read: bool = True
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:

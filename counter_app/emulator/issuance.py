@@ -88,6 +88,7 @@ def card_image(
     card_type: str = DEFAULT_CARD_TYPE,
     initialiser: str | None = None,
     algorithm_id: int | None = 0x03,
+    multi_record_read: bool = True,
 ) -> CardImage:
     """A card image: personalised when ``holder``/``issue`` are given, else blank (``FF``).
 
@@ -114,4 +115,5 @@ def card_image(
         pan=pan,
         pin_tries=pin_tries,
         algorithm_id=algorithm_id,
+        multi_record_read=multi_record_read,
     )

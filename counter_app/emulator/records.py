@@ -26,6 +26,10 @@ class RecordFile:
     def by_number(self, number: int) -> Record | None:
         return self.records[number - 1] if 1 <= number <= len(self.records) else None
 
+    def from_number(self, number: int) -> tuple[Record, ...]:
+        """Records ``number`` … last in record-number order; empty when there is no record ``number``."""
+        return self.records[number - 1 :] if 1 <= number <= len(self.records) else ()
+
     def by_tag(self, tag: int) -> Record | None:
         if not self.tag_addressable:
             return None

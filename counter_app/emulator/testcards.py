@@ -257,10 +257,11 @@ _CARDS = (
 TEST_CARDS: Final[Mapping[str, TestCard]] = MappingProxyType({card.name: card for card in _CARDS})
 
 
-def build_card(name: str, *, algorithm_id: int | None = 0x03) -> EmulatedCard:
+def build_card(name: str, *, algorithm_id: int | None = 0x03, multi_record_read: bool = True) -> EmulatedCard:
     """A fresh `EmulatedCard` for test card ``name`` (KeyError when unknown).
 
-    ``algorithm_id`` sets 算法标识 in the FCI; None omits ``9F0C`` (§3.16).
+    ``algorithm_id`` sets 算法标识 in the FCI; None omits ``9F0C`` (§3.16). ``multi_record_read``
+    False gives a card without the multi-record READ RECORD of §3.3.1 (it answers ``6A86``, §3.16).
     """
     card = TEST_CARDS[name]
     image = card_image(
@@ -273,6 +274,7 @@ def build_card(name: str, *, algorithm_id: int | None = 0x03) -> EmulatedCard:
         pin=card.pin,
         pin_tries=card.tries_left,
         algorithm_id=algorithm_id,
+        multi_record_read=multi_record_read,
     )
     return EmulatedCard(image)
 

@@ -186,9 +186,11 @@ def test_blank_prefab_card_b_readcardbas() -> None:
 
 
 def test_card_a_full_read_gives_every_item() -> None:
+    """Per record, as a card without the multi-record read is read (§5.14 "a card that refuses")."""
     card = ScriptedSequence(
         [
             *SELECT,
+            ("00B2012D40", "6A86"),  # §3.3.1 refused: no EF06 multi-record read follows
             *READ_A_ID,
             ("00B2022803", "0201319000"),
             ("00B2032806", "0304332E30309000"),

@@ -30,6 +30,10 @@ FCI = "6F19840F7378312E73682EC9E7BBE1B1A3D5CFA5069F0C03860103"
         ("00A40400", "6700"),
         ("00B2002812", "6A86"),  # READ RECORD P1 00
         ("00B2012A12", "6A86"),  # P2 bits 3–1 = 010
+        ("00B2012B40", "6A86"),  # P2 bits 3–1 = 011
+        ("00B2012E40", "6A86"),  # 110
+        ("00DC012D03020131", "6A86"),  # UPDATE RECORD has no multi-record form (101)
+        ("00DC0A3503" + "0A0131", "6A86"),
         ("00A4010002EF05", "6A86"),
         ("00A4040402EF05", "6A86"),
         ("0084000108", "6A86"),
@@ -260,6 +264,76 @@ def test_finance_read_by_tag_is_record_not_found() -> None:
     card = build_card("card_a")
     assert send(card, SELECT_FINANCE) == "6118"
     assert send(card, "00B25A080C") == "6A83"
+
+
+# --- §3.3.1 READ RECORD, all records from P1 ----------------------------------------------------------
+
+EF05_ALL = (
+    "0110511100D15600000512345678ABCDEF010201310304332E3030040C511100000000000000000001"
+    "0504202503010604203502280709533131303030303138"
+)
+
+
+@pytest.mark.parametrize(("command", "expected"), [("00B2012D40", "9000"), ("00B2012D00", "6C40")])
+def test_multi_record_read_passes_step_three(card_a: EmulatedCard, command: str, expected: str) -> None:
+    assert send(card_a, command).endswith(expected)
+
+
+def test_multi_record_read_from_a_later_record(card_a: EmulatedCard) -> None:
+    assert send(card_a, "00B2052D00") == "6C17"  # records 5–7: 6 + 6 + 11 bytes
+    assert send(card_a, "00B2052D17") == "05042025030106042035022807095331313030303031389000"
+
+
+def test_multi_record_read_on_the_current_ef(card_a: EmulatedCard) -> None:
+    assert send(card_a, "00B2010540") == "6986"  # no current EF yet
+    assert send(card_a, "00A4020002EF05") == "9000"
+    assert send(card_a, "00B2010540") == EF05_ALL + "9000"
+
+
+def test_multi_record_read_sets_the_current_ef_only_on_success(card_a: EmulatedCard) -> None:
+    assert send(card_a, "00B2012D00") == "6C40"  # R3: no side effect
+    assert send(card_a, "00B207000B") == "6986"
+    assert send(card_a, "00B2012D40") == EF05_ALL + "9000"
+    assert send(card_a, "00B207000B") == "07095331313030303031389000"
+
+
+def test_multi_record_read_of_ef06_with_the_write_key(card_a: EmulatedCard) -> None:
+    authenticate(card_a, 0x04)  # 04 also grants read (§2.5)
+    assert send(card_a, "00B201355B").startswith("0812353131313032313939303031303131323339091E")
+
+
+@pytest.mark.parametrize("name", ["emeishan_v2", "qianwei_v1"])
+def test_multi_record_read_of_ef06_is_free_on_1_00_and_2_00(name: str) -> None:
+    card = in_ssse(build_card(name))
+    length = 0x45 if name == "qianwei_v1" else 0x5B
+    assert send(card, "00B2013500") == f"6C{length:02X}"
+    answer = send(card, f"00B20135{length:02X}")
+    assert answer.endswith("9000") and len(answer) // 2 == length + 2
+
+
+def test_multi_record_read_in_the_finance_application_equals_the_single_read() -> None:
+    card = build_card("card_a")
+    assert send(card, SELECT_FINANCE) == "6118"
+    assert send(card, "00B2010D00") == "6C0E"
+    assert send(card, "00B2010D0E") == "700C5A0A6230999900000001231F9000"
+    assert send(card, "00B2020D00") == "6A83"
+
+
+@pytest.mark.parametrize("command", ["00B2012D40", "00B201355B", "00B2010540", "00B2002D40", "00B2012D"])
+def test_hook_multi_record_read_off_answers_6a86(command: str) -> None:
+    card = in_ssse(build_card("card_a", multi_record_read=False))
+    authenticate(card, 0x0A)
+    assert send(card, command) == "6A86"
+    assert send(card, "00B2012812") == "0110511100D15600000512345678ABCDEF019000"  # single reads unchanged
+    assert send(card, "00B2033416") == "4E14" + "FF" * 20 + "9000"
+
+
+def test_hook_multi_record_read_off_in_the_finance_application_and_mf() -> None:
+    card = build_card("card_a", multi_record_read=False)
+    assert send(card, "00B2012D40") == "6A86"  # step 3 comes before the file check
+    assert send(card, SELECT_FINANCE) == "6118"
+    assert send(card, "00B2010D0E") == "6A86"
+    assert send(card, "00B2010C0E") == "700C5A0A6230999900000001231F9000"
 
 
 # --- §3.4 UPDATE RECORD ---------------------------------------------------------------------------

@@ -32,15 +32,16 @@ def _commands(ins: list[int]) -> st.SearchStrategy[bytes]:
         st.sampled_from([0x00, 0x80, 0x84]) | st.integers(0, 255),
         st.sampled_from(ins) | st.integers(0, 255),
         st.sampled_from([0x00, 0x01, 0x04, 0x09, 0x0A, 0x4E, 0x96]) | st.integers(0, 255),
-        st.sampled_from([0x00, 0x04, 0x0C, 0x28, 0x2C, 0x30, 0x34]) | st.integers(0, 255),
+        st.sampled_from([0x00, 0x04, 0x05, 0x0C, 0x0D, 0x28, 0x2C, 0x2D, 0x30, 0x34, 0x35])
+        | st.integers(0, 255),
     )
     body = st.binary(max_size=40).map(lambda b: bytes([len(b)]) + b) | st.binary(max_size=3)
     structured = st.tuples(header, body, st.binary(max_size=1)).map(lambda t: bytes(t[0]) + t[1] + t[2])
     return structured | st.binary(max_size=300)
 
 
-def _card(name: str, prepare: str) -> EmulatedCard:
-    card = build_card(name)
+def _card(name: str, prepare: str, multi_record_read: bool = True) -> EmulatedCard:
+    card = build_card(name, multi_record_read=multi_record_read)
     if prepare != "fresh":
         card.process(hx(SELECT_SSSE))
     if prepare == "authenticated":
@@ -54,9 +55,12 @@ def _card(name: str, prepare: str) -> EmulatedCard:
     name=st.sampled_from(sorted(TEST_CARDS)),
     prepare=st.sampled_from(["fresh", "ssse", "authenticated"]),
     commands=st.lists(_commands(CARD_INS), max_size=25),
+    multi_record_read=st.booleans(),
 )
-def test_card_answers_any_bytes_with_a_status_word(name: str, prepare: str, commands: list[bytes]) -> None:
-    card = _card(name, prepare)
+def test_card_answers_any_bytes_with_a_status_word(
+    name: str, prepare: str, commands: list[bytes], multi_record_read: bool
+) -> None:
+    card = _card(name, prepare, multi_record_read)
     for command in commands:
         _check(card.process(command))
         assert 0 <= card.pin_tries_left <= 6

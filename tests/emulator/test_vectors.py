@@ -1,4 +1,4 @@
-"""Every card/PSAM known-answer transcript of card-protocol §5.2 and §5.4–§5.13, byte for byte."""
+"""Every card/PSAM known-answer transcript of card-protocol §5.2 and §5.4–§5.14, byte for byte."""
 
 from __future__ import annotations
 
@@ -250,4 +250,136 @@ def test_5_13_read_card_bas_transcript_on_card_a() -> None:
         ],
         card,
         psam,
+    )
+
+
+# --- §5.14 multi-record read (§3.3.1) -----------------------------------------------------------------
+
+EF05_ALL = (
+    "0110511100D15600000512345678ABCDEF010201310304332E3030040C511100000000000000000001"
+    "0504202503010604203502280709533131303030303138"
+)
+EF06_ALL = (
+    "0812353131313032313939303031303131323339091ED5C5C8FD0000000000000000000000000000000000000000"
+    "0000000000004E14FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF0A01310B01010C035111020D0419900101"
+)
+EF06_ALL_1_00 = (
+    "0812353131313032313939303031303131323339091ED5C5C8FD0000000000000000000000000000000000000000"
+    "0000000000000A01310B01010C035111020D0419900101"
+)
+CARD_B_EF06_ALL = (  # §5.14, the prefab's blank EF06 as stored
+    "0812FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+    "091EFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+    "4E14FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+    "0A01FF0B01FF0C03FFFFFF0D04FFFFFFFF"
+)
+
+
+EF06_BLANK_LAYOUT = (("08", 18), ("09", 30), ("4E", 20), ("0A", 1), ("0B", 1), ("0C", 3), ("0D", 4))
+
+
+def test_5_14_vectors_are_the_5_10_records_concatenated() -> None:
+    ef05 = "".join(data for command, data in CARD_A_RECORDS if command[6:8] == "28")
+    ef06 = "".join(data for command, data in CARD_A_RECORDS if command[6:8] == "30")
+    assert (ef05, ef06) == (EF05_ALL, EF06_ALL)
+    assert (len(EF05_ALL) // 2, len(EF06_ALL) // 2, len(EF06_ALL_1_00) // 2) == (0x40, 0x5B, 0x45)
+    assert EF06_ALL.replace("4E14" + "FF" * 20, "") == EF06_ALL_1_00
+    blank = "".join(f"{tag}{length:02X}" + "FF" * length for tag, length in EF06_BLANK_LAYOUT)
+    assert blank == CARD_B_EF06_ALL and len(CARD_B_EF06_ALL) // 2 == 0x5B
+
+
+def test_5_14_full_read_transcript_on_card_a() -> None:
+    card = build_card("card_a")
+    psam = build_psam()
+    card.fixed_challenges([bytes.fromhex("1122334455667788")])
+    play(
+        [
+            ("card", SELECT_SSSE, "611B"),
+            ("card", "00C000001B", FCI_SSSE),
+            ("card", "00B2012D40", EF05_ALL + "9000"),
+            ("PSAM", SELECT_PSAM, "610A"),
+            ("PSAM", "00C000000A", "6F088406D156000005909000"),
+            ("PSAM", "00B0960006", "5111009000019000"),
+            ("card", "0084000008", "11223344556677889000"),
+            ("PSAM", "801A0A0010511100D15600000512345678ABCDEF01", "9000"),
+            ("PSAM", "80FA0000081122334455667788", "6110"),
+            ("PSAM", "00C0000010", "09DE477B50DEA199E6650E8E61E652719000"),
+            ("card", "0082000A1009DE477B50DEA199E6650E8E61E65271", "9000"),
+            ("card", "00B201355B", EF06_ALL + "9000"),
+        ],
+        card,
+        psam,
+    )
+
+
+MULTI_READ_ROWS_CARD_A = [
+    ("EF05, Le 00", "00B2012D00", "6C40"),
+    ("EF05, no Le", "00B2012D", "6C40"),
+    ("EF05, Le too short", "00B2012D12", "6C40"),
+    ("EF06 on 3.00 with S empty", "00B201355B", "6982"),
+    ("EF05 from record 7 (the last)", "00B2072D0B", "07095331313030303031389000"),
+    ("EF05 from record 8 (none)", "00B2082D00", "6A83"),
+    ("P1 00", "00B2002D40", "6A86"),
+    ("UPDATE RECORD, bits 101", "00DC012D03020131", "6A86"),
+    ("SFI 01 inside SSSE", "00B2010D00", "6A82"),
+]
+
+
+@pytest.mark.parametrize(("purpose", "command", "response"), MULTI_READ_ROWS_CARD_A)
+def test_5_14_more_rows_on_card_a(purpose: str, command: str, response: str) -> None:
+    card = in_ssse(build_card("card_a"))
+    assert send(card, command) == response, purpose
+
+
+def test_5_14_le_00_then_the_exact_le(card_a: EmulatedCard) -> None:
+    assert send(card_a, "00B2012D00") == "6C40"
+    assert send(card_a, "00B2012D40") == EF05_ALL + "9000"
+
+
+def test_5_14_card_b_blank_records_as_stored(card_b: EmulatedCard, psam: EmulatedPsam) -> None:
+    card_b.fixed_challenges([bytes.fromhex("0F1E2D3C4B5A6978")])
+    play(
+        [
+            ("card", "0084000008", "0F1E2D3C4B5A69789000"),
+            ("PSAM", "801A040010511100D156000005A0B1C2D3E4F50617", "9000"),
+            ("PSAM", "80FA0000080F1E2D3C4B5A6978", "6110"),
+            ("PSAM", "00C0000010", "D5E0FF5850214F5FD1E84C68A41AF46F9000"),
+            ("card", "0082000410D5E0FF5850214F5FD1E84C68A41AF46F", "9000"),
+            ("card", "00B201355B", CARD_B_EF06_ALL + "9000"),
+        ],
+        card_b,
+        psam,
+    )
+
+
+def test_5_14_one_point_zero_variant_of_card_a() -> None:
+    card = _card_a_on_1_00()
+    assert send(card, "00B2012D40") == EF05_ALL.replace("0304332E3030", "0304312E3030") + "9000"
+    play(
+        [
+            ("card", "00B201355B", "6C45"),
+            ("card", "00B2013545", EF06_ALL_1_00 + "9000"),
+            ("card", "00B2033511", "0A01310B01010C035111020D04199001019000"),
+            ("card", "00B2073500", "6A83"),
+        ],
+        card,
+    )
+
+
+def test_5_14_a_card_that_refuses_the_multi_record_read() -> None:
+    card = build_card("card_a", multi_record_read=False)
+    assert not card.multi_record_read
+    card.fixed_challenges([bytes.fromhex("1122334455667788")])
+    play(
+        [
+            ("card", SELECT_SSSE, "611B"),
+            ("card", "00C000001B", FCI_SSSE),
+            ("card", "00B2012D40", "6A86"),
+            *[("card", command, data + "9000") for command, data in CARD_A_RECORDS[:7]],
+            ("card", "0084000008", "11223344556677889000"),
+            ("card", "0082000A1009DE477B50DEA199E6650E8E61E65271", "9000"),
+            *[("card", command, data + "9000") for command, data in CARD_A_RECORDS[7:]],
+            ("card", "00B201355B", "6A86"),  # the hook refuses on every file, after authentication too
+        ],
+        card,
     )

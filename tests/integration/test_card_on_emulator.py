@@ -88,8 +88,8 @@ class Counter:
         )
 
 
-def counter_with(name: str, *, algorithm_id: int | None = 0x03) -> Counter:
-    card = build_card(name, algorithm_id=algorithm_id)
+def counter_with(name: str, *, algorithm_id: int | None = 0x03, multi_record_read: bool = True) -> Counter:
+    card = build_card(name, algorithm_id=algorithm_id, multi_record_read=multi_record_read)
     slot = InProcessTransport("模拟读卡器 0", card)
     keys = PsamKeyProvider(InProcessTransport("模拟 PSAM 卡座 0", build_psam()))
     return Counter(card, slot, CountingTransport(slot), keys)
@@ -183,6 +183,61 @@ def test_without_psam_only_3_0_cards_hide_the_holder(name: str) -> None:
     else:
         assert info.holder_status is HolderStatus.READ and info.name == expected.holder_name
     assert info.card_number == expected.card_number
+
+
+# --- APDU counts of the 信息查询 read (multi-record READ RECORD, card-protocol §3.3.1, §3.15) ------------
+
+# card APDUs of one FULL read: SELECT + GET RESPONSE + EF05 + EF06, and on 3.00 (prefab: a 3.00 card)
+# GET CHALLENGE + EXTERNAL AUTHENTICATE before EF06
+FULL_READ_APDUS = {"1.00": 4, "2.00": 4, "3.00": 6, "prefab": 6}
+# a card that refuses §3.3.1: the refused EF05 read, 7 EF05 reads, 6 (1.00) or 7 EF06 reads, + auth
+FALLBACK_APDUS = {"1.00": 16, "2.00": 17, "3.00": 19, "prefab": 19}
+BASIC_APDUS = {"1.00": 9, "2.00": 10, "3.00": 12, "prefab": 12}  # §5.13, unchanged
+
+
+@pytest.mark.parametrize("name", sorted(TEST_CARDS))
+def test_full_read_apdu_counts(name: str) -> None:
+    profile = TEST_CARDS[name].profile
+    counter = counter_with(name)
+    sscard = counter.sscard()
+    info = sscard.read_basic_info(ReadScope.FULL)
+    assert counter.transport.count == FULL_READ_APDUS[profile]
+    assert counter.transport.count <= 12  # the goal for a 2.0 card, met by every profile
+    counter.transport.count = 0
+    assert sscard.read_basic_info(ReadScope.FULL) == info  # the same again, same APDUs
+    assert counter.transport.count == FULL_READ_APDUS[profile]
+    counter.transport.count = 0
+    sscard.read_basic_info(ReadScope.BASIC)
+    assert counter.transport.count == BASIC_APDUS[profile]
+
+
+@pytest.mark.parametrize("name", sorted(TEST_CARDS))
+def test_a_card_refusing_the_multi_record_read_gives_the_same_card_info(name: str) -> None:
+    profile = TEST_CARDS[name].profile
+    refusing = counter_with(name, multi_record_read=False)
+    sscard = refusing.sscard()
+    info = sscard.read_basic_info(ReadScope.FULL)
+    assert refusing.transport.count == FALLBACK_APDUS[profile]
+    assert info == counter_with(name).sscard().read_basic_info(ReadScope.FULL)
+    refusing.transport.count = 0
+    assert sscard.read_basic_info(ReadScope.FULL) == info
+    assert refusing.transport.count == FALLBACK_APDUS[profile] - 1  # remembered: not asked again
+    refusing.transport.count = 0
+    refusing.sscard().read_basic_info(ReadScope.FULL)  # a new SocialSecurityCard asks once more
+    assert refusing.transport.count == FALLBACK_APDUS[profile]
+
+
+def test_a_2_0_card_full_card_info_in_at_most_12_card_apdus() -> None:
+    counter = counter_with("emeishan_v2")
+    info = counter.sscard().read_basic_info(ReadScope.FULL)
+    assert counter.transport.count <= 12 and counter.transport.count == 4
+    assert (info.spec_version, info.card_type, info.init_org, info.sex, info.birth_date) == (
+        "2.00",
+        "1",
+        "511100000000000000000001",
+        "2",
+        "19680712",
+    )
 
 
 def test_card_a_readcardbas_is_the_documented_string(card_a: Counter) -> None:

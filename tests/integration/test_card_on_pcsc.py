@@ -186,6 +186,19 @@ def test_every_test_card_reads_through_pcscd(counter: PcscCounter, name: str) ->
     assert pan == expected.pan  # the 金融 READ RECORDs go through 6Cxx → resend (T2) over pcscd
 
 
+@pytest.mark.parametrize("name", ["emeishan_v2", "card_a", "qianwei_v1"])
+def test_a_card_refusing_the_multi_record_read_reads_the_same_through_pcscd(
+    counter: PcscCounter, name: str
+) -> None:
+    """card-protocol §3.3.1/§3.15: the whole-EF READ RECORD (64/91-byte answers) and its fallback."""
+    counter.insert(build_card(name))
+    whole = counter.run(lambda c: c.read_basic_info(ReadScope.FULL))
+    counter.pull()
+    counter.insert(build_card(name, multi_record_read=False))  # answers 6A86 (hook, §3.16)
+    assert counter.run(lambda c: c.read_basic_info(ReadScope.FULL)) == whole
+    assert whole.name == TEST_CARDS[name].holder_name and whole.birth_date
+
+
 def test_a_3_0_card_without_the_psam_hides_the_holder(counter: PcscCounter) -> None:
     counter.insert(build_card("card_a"))
     info = counter.run(lambda c: c.read_basic_info(), with_psam=False)
