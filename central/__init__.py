@@ -7,6 +7,7 @@ clock), ``models.py`` and ``migrations/`` (Alembic), ``services/`` (one function
 lookups), ``upstream/`` (simulated province and banks), ``seed/`` (the synthetic city).
 
 Refusals are ``application/problem+json`` with type ``…/refused/<code>`` (409) and a Chinese
-``detail``; invalid values are ``…/invalid/<rule>`` (422). Until operator sign-in (part 2), the acting
-operator is taken from the ``X-Operator``, ``X-Outlet``, ``X-Counter`` and ``X-Confirmer`` headers.
+``detail``; invalid values are ``…/invalid/<rule>`` (422). Operators sign in at an enrolled counter and
+act with a token bound to it (``services/auth.py``); every state change carries an ``Idempotency-Key``
+(``services/idempotency.py``); counters follow the change feed (``services/feed.py``).
 """

@@ -3,7 +3,8 @@
 ``create_app()`` reads the settings from the environment (``central.core.config``); tests pass
 their own settings and clock. The database must be migrated first (``counter-central migrate``;
 ``serve`` does it before starting its workers). Each worker runs a small thread that lifts expired
-临时挂失 every ``CENTRAL_EXPIRY_SWEEP_SECONDS``.
+临时挂失 every ``CENTRAL_EXPIRY_SWEEP_SECONDS`` and, on the same beat, forgets expired idempotency
+keys and prunes the change feed beyond its retention.
 """
 
 from __future__ import annotations
@@ -12,15 +13,32 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 
 from central import __doc__ as central_doc
-from central.api.routes import cards, commands, persons, receipts, utils
+from central.api.routes import (
+    auth,
+    bench,
+    cards,
+    commands,
+    counters,
+    notices,
+    persons,
+    receipts,
+    subsidies,
+    utils,
+)
+from central.api.routes import feed as feed_routes
 from central.core.clock import Clock, SystemClock
 from central.core.config import Settings
 from central.core.db import Database
 from central.core.problems import install_problem_handlers
+from central.services import feed
+from central.services.auth import Authenticator
+from central.services.idempotency import IdempotencyStore
 from central.services.production import expire_temp_losses
 
 log = logging.getLogger("central")
@@ -44,11 +62,22 @@ class ExpirySweeper:
             self._thread.join(timeout=10)
 
     def sweep(self) -> list[int]:
+        now = self.clock.now()
         with self.db.write() as session:
-            ids = expire_temp_losses(session, self.clock.now(), self.settings.lifecycle_policy())
+            ids = expire_temp_losses(session, now, self.settings.lifecycle_policy())
         if ids:
             log.info("临时挂失到期自动解除 %d 张卡", len(ids))
+        self.housekeeping()
         return ids
+
+    def housekeeping(self) -> None:
+        """Forget idempotency keys past their retention; prune the change feed past its retention."""
+        now = self.clock.now()
+        keys = IdempotencyStore(self.db, timedelta(0), timedelta(0)).sweep(now)
+        with self.db.write() as session:
+            pruned = feed.prune(session, now, self.settings.feed_retention_days)
+        if keys or pruned:
+            log.info("清理过期幂等键 %d 个、变更流记录 %d 条", keys, pruned)
 
     def _run(self) -> None:
         while not self._stop.wait(self.settings.expiry_sweep_seconds):
@@ -63,6 +92,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or Settings()
     clock = clock or SystemClock()
     db = Database(settings.url)
+    feed.install(db.write_factory, clock.now)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,7 +114,52 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.clock = clock
     app.state.db = db
+    app.state.auth = Authenticator(db, settings, clock)
+    app.state.idempotency = IdempotencyStore(
+        db,
+        retention=timedelta(hours=settings.idempotency_retention_hours),
+        lease=timedelta(seconds=settings.idempotency_lease_seconds),
+    )
     install_problem_handlers(app)
-    for router in (utils.router, persons.router, cards.router, commands.router, receipts.router):
+    routers = (
+        utils.router,
+        auth.router,
+        counters.router,
+        persons.router,
+        cards.router,
+        commands.router,
+        subsidies.router,
+        feed_routes.router,
+        notices.router,
+        receipts.router,
+    )
+    for router in routers:
         app.include_router(router)
+    if settings.bench_endpoints:
+        app.include_router(bench.router)
+    _require_all_security_schemes(app)
     return app
+
+
+def _require_all_security_schemes(app: FastAPI) -> None:
+    """OpenAPI: an operation needs the operator token **and** the counter credential together.
+
+    FastAPI lists each scheme as an alternative (``[{a}, {b}]``); the server requires both (``[{a, b}]``).
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    alternatives = operation.get("security")
+                    if alternatives and len(alternatives) > 1:
+                        merged: dict[str, list[str]] = {}
+                        for requirement in alternatives:
+                            merged.update(requirement)
+                        operation["security"] = [merged]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

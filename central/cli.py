@@ -3,6 +3,7 @@
     counter-central migrate                      create or upgrade the schema, load the subsidy catalog
     counter-central seed --persons N --seed S    synthetic city + training outlets and operators
     counter-central serve --host H --port P      migrate, then run uvicorn (``--workers`` for more)
+    counter-central enrol-counter --outlet O --counter C   a new credential for one counter (printed once)
 
 The database is ``DATABASE_URL`` (default: SQLite in ``CENTRAL_DATA_DIR``); see central.core.config.
 """
@@ -51,7 +52,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="数据基准日期 YYYY-MM-DD (default: 今天)；相同种子和日期生成相同数据",
     )
     seed.add_argument("--reset", action="store_true", help="先删除全部人员、卡片和业务数据")
+    enrol = sub.add_parser("enrol-counter", help="为柜台换发凭据 / issue a new counter credential")
+    enrol.add_argument("--outlet", required=True, help="网点编号")
+    enrol.add_argument("--counter", required=True, help="柜台号")
+    enrol.add_argument("--create", action="store_true", help="柜台未登记时先登记（生成回执密钥）")
     return parser
+
+
+def _enrol(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from central.core.db import Database
+    from central.core.security import new_receipt_key
+    from central.models import CounterRow, OutletRow
+    from central.services.auth import issue_counter_credential
+
+    db = Database(settings.url)
+    try:
+        with db.write() as session:
+            outlet = session.scalar(select(OutletRow).where(OutletRow.code == args.outlet))
+            if outlet is None:
+                print(f"错误：网点 {args.outlet} 不存在。", file=sys.stderr)
+                return 1
+            counter = session.scalar(
+                select(CounterRow).where(CounterRow.outlet_id == outlet.id, CounterRow.number == args.counter)
+            )
+            if counter is None:
+                if not args.create:
+                    print(
+                        f"错误：网点 {args.outlet} 没有柜台 {args.counter}（加 --create 登记）。",
+                        file=sys.stderr,
+                    )
+                    return 1
+                counter = CounterRow(outlet_id=outlet.id, number=args.counter, receipt_key=new_receipt_key())
+                session.add(counter)
+                session.flush()
+            credential = issue_counter_credential(session, counter)
+    finally:
+        db.dispose()
+    print("柜台凭据（只显示这一次，请存入该柜台的 keyring；原凭据已作废）:")
+    print(credential)
+    return 0
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -96,8 +137,8 @@ def migrate(settings: Settings) -> None:
 
 def _seed(settings: Settings, args: argparse.Namespace) -> int:
     from central.core.db import Database
-    from central.seed import SeedError, seed_database
-    from central.seed.training import sign_in_sheet
+    from central.seed import SeedError, seed_credentials, seed_database
+    from central.seed.training import credentials_sheet, sign_in_sheet
 
     as_of = args.as_of or date.today()
     migrate(settings)
@@ -124,6 +165,11 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     if stats.by_status:
         print("  卡片状态：" + "，".join(f"{k} {v}" for k, v in sorted(stats.by_status.items())))
     print(sign_in_sheet())
+    db = Database(settings.url)
+    try:
+        print(credentials_sheet(seed_credentials(db)))
+    finally:
+        db.dispose()
     return 0
 
 
@@ -136,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "seed":
         return _seed(settings, args)
+    if args.command == "enrol-counter":
+        return _enrol(settings, args)
     if args.command == "serve":
         import os
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -56,6 +57,8 @@ NAMING_CONVENTION = {
 #: Names of the two one-card indexes (the API maps a violation to the domain's refusal).
 ONE_IN_PIPELINE_INDEX = "uq_cards_one_in_pipeline"
 ONE_ISSUED_INDEX = "uq_cards_one_issued"
+#: The 一卡通 platform's key of a payment: (batch, person, item, period).
+PAYMENT_KEY_CONSTRAINT = "uq_subsidy_payments_platform_key"
 
 
 class AwareDateTime(TypeDecorator[datetime]):
@@ -122,6 +125,12 @@ class CounterRow(Base):
     number: Mapped[str] = mapped_column(String(4))
     receipt_key: Mapped[bytes] = mapped_column(LargeBinary(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: SHA-256 (hex) of the counter's own credential (柜台凭据); None: not enrolled yet.
+    credential_hash: Mapped[str | None] = mapped_column(String(64))
+    #: The last audit-chain head (审计链头) the server acknowledged for this counter.
+    audit_head_seq: Mapped[int | None] = mapped_column(BigInteger)
+    audit_head_hash: Mapped[str | None] = mapped_column(String(64))
+    audit_head_at: Mapped[datetime | None]
 
 
 class OperatorRow(Base):
@@ -137,6 +146,36 @@ class OperatorRow(Base):
     outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Failed sign-ins in a row (reset by a successful one); the account locks at the threshold.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    locked_until: Mapped[datetime | None]
+
+
+class OperatorSessionRow(Base):
+    """工号登录会话: an operator's short-lived token (stored as its SHA-256), bound to a counter."""
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    #: The counter the token was issued at (None only for back-office sign-ins of ``admin``).
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    #: The latest the token may be renewed to (a working day after the sign-in).
+    renewable_until: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class SignInWindowRow(Base):
+    """登录限流: sign-in attempts per key (client address, counter) in one fixed time window."""
+
+    __tablename__ = "sign_in_windows"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,6 +388,10 @@ class SubsidyPaymentRow(Base):
         Index(None, "beneficiary_person_id", "period"),
         Index(None, "recipient_person_id", "period"),
         Index(None, "household_id", "period"),
+        #: The 一卡通 platform's key of a payment result (the import is keyed by it).
+        UniqueConstraint(
+            "batch_number", "beneficiary_person_id", "item_code", "period", name=PAYMENT_KEY_CONSTRAINT
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -373,7 +416,87 @@ class SubsidyPaymentRow(Base):
     resent_from_id: Mapped[int | None] = mapped_column(ForeignKey("subsidy_payments.id"))
 
 
+# --------------------------------------------------------------------------------------------
+# Idempotency, change feed, supervisor notices
+# --------------------------------------------------------------------------------------------
+
+
+class IdempotencyKeyRow(Base):
+    """幂等键: one ``Idempotency-Key`` of one client (counter) with the stored answer.
+
+    ``state`` is ``in_flight`` while the first request runs (its ``owner`` holds a lease until
+    ``lease_until``) and ``done`` once its answer is stored; ``expires_at`` ends the retention.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (CheckConstraint("state IN ('in_flight', 'done')", name="state"),)
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(10))
+    owner: Mapped[str] = mapped_column(String(32))
+    claimed_at: Mapped[datetime]
+    lease_until: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+
+
+class FeedStateRow(Base):
+    """变更流状态 (one row): the last sequence number handed out and the pruned horizon.
+
+    Writers update this row in the transaction that writes their feed entries, just before commit,
+    so sequence numbers are taken in commit order (see central.services.feed).
+    """
+
+    __tablename__ = "feed_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    horizon_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FeedEntryRow(Base):
+    """变更流: one changed person, card or subsidy payment, with its state after the change (JSON)."""
+
+    __tablename__ = "feed_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entity: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)
+    #: The whole entry as sent (``{"seq", "entity", "id", "at", "data"}``), serialised once.
+    body: Mapped[str] = mapped_column(Text)
+
+
+class SupervisorNoticeRow(Base):
+    """复核提醒: something a supervisor must look at (suspected forced collection, an audit anomaly)."""
+
+    __tablename__ = "supervisor_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"), index=True)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"))
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
+    created_at: Mapped[datetime]
+    message: Mapped[str] = mapped_column(String(400))
+    detail: Mapped[dict[str, Any] | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(16))
+    acknowledged_at: Mapped[datetime | None]
+
+
 TABLES_IN_DELETE_ORDER = (
+    "supervisor_notices",
+    "feed_entries",
+    "feed_state",
+    "idempotency_keys",
+    "sign_in_windows",
+    "operator_sessions",
     "subsidy_payments",
     "subsidy_items",
     "subsidy_categories",

@@ -8,7 +8,7 @@ a ``*_label`` beside it in Chinese for display.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -35,7 +35,7 @@ class PersonRef(_In):
 class CardRef(_In):
     """A card by exactly one of: record id, 卡号, 卡识别码."""
 
-    card_id: int | None = None
+    card_id: DbInt | None = None
     card_number: str | None = Field(default=None, max_length=20)
     card_identifier: str | None = Field(default=None, max_length=40)
 
@@ -201,10 +201,13 @@ class AuthoriseCustodyIn(PersonCommandIn):
     valid_until: date
 
 
+DbInt = Annotated[int, Field(ge=1, le=2_147_483_647)]
+
+
 class StartProductionIn(_In):
     """送制卡: send applied cards to the factory as one batch (back office)."""
 
-    card_ids: list[int] | None = Field(default=None, description="省略时取最早申领的卡")
+    card_ids: list[DbInt] | None = Field(default=None, max_length=100_000, description="省略时取最早申领的卡")
     limit: int = Field(default=1000, ge=1, le=100_000)
     simulate_return: bool = Field(default=False, description="同时返回模拟制卡厂的回盘数据（培训、测试用）")
 
@@ -212,10 +215,10 @@ class StartProductionIn(_In):
 class ReturnRecordIn(_In):
     """One card of a 回盘."""
 
-    card_id: int
-    card_number: str
-    card_identifier: str
-    account_masked: str | None = None
+    card_id: DbInt
+    card_number: str = Field(max_length=20)
+    card_identifier: str = Field(max_length=40)
+    account_masked: str | None = Field(default=None, max_length=32)
     issued_on: date
     expires_on: date | None = None
     spec_version: Literal["1.00", "2.00", "3.00"] = "3.00"
@@ -224,13 +227,155 @@ class ReturnRecordIn(_In):
 class ProductionDoneIn(_In):
     """制卡完成（回盘导入）: all records of a batch, imported all-or-nothing."""
 
-    batch_number: str
-    records: list[ReturnRecordIn] = Field(min_length=1)
+    batch_number: str = Field(min_length=1, max_length=32)
+    records: list[ReturnRecordIn] = Field(min_length=1, max_length=100_000)
+
+
+class ResendPaymentsIn(PersonCommandIn):
+    """补贴重发: the recipient's failed or returned payments go to this (new) card."""
+
+    card: CardRef
+    payment_ids: list[DbInt] | None = Field(
+        default=None, max_length=1000, description="省略时重发全部可重发的款项"
+    )
+
+
+PaymentStatusCode = Literal["pending", "paid", "failed", "returned", "resent"]
+FailureReasonCode = Literal[
+    "name_mismatch",
+    "id_mismatch",
+    "card_lost",
+    "card_cancelled",
+    "account_inactive",
+    "account_frozen",
+    "account_closed",
+    "no_card",
+    "other",
+]
+
+
+class PaymentResultIn(_In):
+    """One payment result of the 一卡通 platform, keyed by (batch, beneficiary, item, period)."""
+
+    beneficiary: PersonRef
+    recipient: PersonRef | None = Field(
+        default=None, description="收款人；省略时户类补贴发给户主，其他发给本人"
+    )
+    override_reason: Literal["head_deceased", "head_without_card", "other"] | None = None
+    item_code: str = Field(min_length=1, max_length=8)
+    period: str = Field(pattern=r"^\d{4}(0[1-9]|1[0-2])$", description="YYYYMM")
+    amount_fen: int = Field(ge=0, le=100_000_000_00)
+    status: PaymentStatusCode
+    paid_on: date | None = None
+    bank: str | None = Field(default=None, max_length=32)
+    account_masked: str | None = Field(default=None, max_length=32)
+    failure_reason: FailureReasonCode | None = None
+    department: str | None = Field(default=None, max_length=100)
+    resent_from_batch: str | None = Field(default=None, max_length=32, description="重发记录：原发放批次号")
+
+
+class PaymentImportIn(_In):
+    """一卡通平台发放结果 (one batch)."""
+
+    batch_number: str = Field(pattern=r"^[0-9A-Za-z._-]{1,32}$")
+    records: list[PaymentResultIn] = Field(min_length=1, max_length=5000)
+
+
+class SignInIn(_In):
+    operator_number: str = Field(min_length=1, max_length=16, pattern=r"^[0-9A-Za-z]+$")
+    password: str = Field(min_length=1, max_length=128)
 
 
 # --------------------------------------------------------------------------------------------
 # Responses
 # --------------------------------------------------------------------------------------------
+
+
+class SignInOut(BaseModel):
+    token: str
+    token_type: Literal["Bearer"]
+    expires_at: datetime
+    operator_number: str
+    operator_name: str
+    role: str
+    role_label: str
+    outlet_code: str | None
+    outlet_name: str | None
+    counter_number: str | None
+
+
+class MeOut(BaseModel):
+    operator_number: str
+    role: str
+    outlet_code: str | None
+    counter_number: str | None
+    expires_at: datetime
+
+
+class ReceiptKeyOut(BaseModel):
+    outlet_code: str
+    counter_number: str
+    receipt_key: str = Field(description="回执密钥（Base64），柜台登记时取一次，保存在 keyring")
+
+
+class AuditHeadOut(BaseModel):
+    outlet_code: str
+    counter_number: str
+    seq: int | None
+    entry_hash: str | None
+    acknowledged_at: datetime | None
+
+
+class FeedEntryOut(BaseModel):
+    seq: int
+    entity: Literal["person", "card", "payment"]
+    id: int
+    at: datetime
+    data: dict[str, Any]
+
+
+class FeedPage(BaseModel):
+    since: int
+    next: int = Field(description="下次请求的 since")
+    last_seq: int
+    more: bool
+    entries: list[FeedEntryOut]
+
+
+class SnapshotPage(BaseModel):
+    entity: Literal["person", "card", "payment"]
+    as_of: int = Field(description="本页查询前已提交的变更流序号；全量同步后从第一页的 as_of 回放变更流")
+    after: int
+    next_after: int
+    more: bool
+    items: list[dict[str, Any]]
+
+
+class NoticeOut(BaseModel):
+    id: int
+    kind: str
+    kind_label: str
+    created_at: datetime
+    message: str
+    transaction_id: int | None
+    detail: dict[str, Any] | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+
+
+class ImportRejection(BaseModel):
+    index: int
+    code: str
+    message: str
+
+
+class ImportOut(BaseModel):
+    batch_number: str
+    received: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: list[ImportRejection]
 
 
 class CardOut(BaseModel):

@@ -1,20 +1,41 @@
-"""Dependencies of the routes (依赖注入): database, settings, clock and the acting operator.
+"""Dependencies of the routes (依赖注入): database, settings, clock, who is asking, idempotency.
 
-``ActorDep`` is the seam for part 2 (issue 9): today it reads the TEMPORARY headers ``X-Operator``,
-``X-Outlet``, ``X-Counter`` and ``X-Confirmer`` and trusts them; operator tokens will replace this
-one function, and the commands will not change.
+Every route except ``/health`` needs credentials: an operator token (``Authorization: Bearer``)
+bound to the counter that sends its own credential (``X-Counter-Key``); ``/auth/sign-in`` and
+``/counters/me/*`` need only the counter's. The dependencies here only *read* the headers (async,
+no I/O); the checks against the database run in the route's worker thread (``Access.require``),
+together with the route's own work.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from central.core.clock import Clock
 from central.core.config import Settings
 from central.core.db import Database
-from central.services.actors import ActorClaim
+from central.core.problems import forbidden
+from central.services.auth import COUNTER_KEY_HEADER, Authenticator, Principal
+from counter_app.domain.operators import Role
+
+#: Roles that serve citizens at counters (lookups, the change feed, counter commands).
+COUNTER_ROLES = frozenset({Role.HR_CLERK, Role.HR_SUPERVISOR, Role.BANK_CLERK, Role.BANK_SUPERVISOR})
+SUPERVISOR_ROLES = frozenset({Role.HR_SUPERVISOR, Role.BANK_SUPERVISOR})
+ADMIN_ONLY = frozenset({Role.ADMIN})
+
+bearer_scheme = HTTPBearer(
+    auto_error=False, scheme_name="operatorToken", description="工号令牌：POST /auth/sign-in 取得，绑定本柜台"
+)
+counter_scheme = APIKeyHeader(
+    name=COUNTER_KEY_HEADER,
+    auto_error=False,
+    scheme_name="counterKey",
+    description="柜台凭据：<网点编号>-<柜台号>.<密钥>，柜台登记时发放",
+)
 
 
 def get_db(request: Request) -> Database:
@@ -32,21 +53,56 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-def get_actor_claim(
-    x_operator: Annotated[str | None, Header(description="经办人工号（临时：第二部分改为工号令牌）")] = None,
-    x_outlet: Annotated[str | None, Header(description="网点编号（临时）")] = None,
-    x_counter: Annotated[str | None, Header(description="柜台号（临时）")] = None,
-    x_confirmer: Annotated[str | None, Header(description="复核/授权人员工号（临时）")] = None,
-) -> ActorClaim:
-    return ActorClaim(
-        operator_number=x_operator or None,
-        outlet_code=x_outlet or None,
-        counter_number=x_counter or None,
-        confirmer_number=x_confirmer or None,
-    )
+@dataclass
+class Access:
+    """The credentials a request carries; ``require`` checks them (call it in the route)."""
+
+    request: Request
+    authorization: str | None
+    counter_key: str | None
+
+    @property
+    def authenticator(self) -> Authenticator:
+        auth: Authenticator = self.request.app.state.auth
+        return auth
+
+    def require(self, roles: frozenset[Role] | None = None, *, counter: bool = True) -> Principal:
+        """The signed-in operator (401 otherwise), of one of ``roles`` (403 otherwise), at a counter."""
+        principal = self.authenticator.authenticate(self.authorization, self.counter_key)
+        self.request.state.principal = str(principal)
+        if roles is not None and principal.role not in roles:
+            raise forbidden(
+                "role_not_allowed",
+                f"{principal.role.label}工号不能使用此功能。",
+                "请使用有此权限的工号登录。",
+            )
+        if counter and principal.counter_id is None:
+            raise forbidden("counter_required", "此功能须在登记过的柜台登录后使用。")
+        return principal
+
+
+async def get_access(
+    request: Request,
+    authorization: Annotated[object, Depends(bearer_scheme)] = None,
+    counter_key: Annotated[str | None, Depends(counter_scheme)] = None,
+) -> Access:
+    return Access(request, request.headers.get("authorization"), counter_key)
+
+
+async def get_counter_key(counter_key: Annotated[str | None, Depends(counter_scheme)] = None) -> str | None:
+    return counter_key
 
 
 DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
-ActorDep = Annotated[ActorClaim, Depends(get_actor_claim)]
+AccessDep = Annotated[Access, Depends(get_access)]
+CounterKeyDep = Annotated[str | None, Depends(get_counter_key)]
+ConfirmerHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Confirmer-Token",
+        max_length=200,
+        description="复核/授权人员在本柜台登录取得的工号令牌（注销、代管代持授权、他人代办密码重置时）",
+    ),
+]

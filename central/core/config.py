@@ -11,6 +11,15 @@
 | ``CENTRAL_EXPIRY_SWEEP_SECONDS`` | ``60`` | how often each worker lifts expired 临时挂失 (0: never; commands still do it lazily) |
 | ``CENTRAL_AGENT_ALERT_PRINCIPALS`` / ``CENTRAL_AGENT_ALERT_DAYS`` | ``3`` / ``30`` | forced-collection alert (DOMAIN §6) |
 | ``CENTRAL_LOG_LEVEL`` | ``INFO`` | level of the ``central`` logger |
+| ``CENTRAL_TOKEN_MINUTES`` / ``CENTRAL_TOKEN_MAX_HOURS`` | ``30`` / ``12`` | operator token lifetime (renewed while in use) and its hard limit |
+| ``CENTRAL_AUTH_CACHE_SECONDS`` | ``2`` | how long a worker may reuse a verified token (a sign-out reaches the other workers within it) |
+| ``CENTRAL_SIGN_IN_LIMIT`` / ``CENTRAL_SIGN_IN_WINDOW_SECONDS`` | ``20`` / ``60`` | sign-in attempts per client address and per counter in one window |
+| ``CENTRAL_LOCKOUT_FAILURES`` / ``CENTRAL_LOCKOUT_MINUTES`` | ``5`` / ``15`` | failed sign-ins in a row that lock an account, and for how long |
+| ``CENTRAL_IDEMPOTENCY_RETENTION_HOURS`` | ``720`` (30 days) | how long an ``Idempotency-Key`` and its answer are kept |
+| ``CENTRAL_IDEMPOTENCY_LEASE_SECONDS`` | ``60`` | after this a request still "in flight" is taken as dead and its key may be retried |
+| ``CENTRAL_FEED_RETENTION_DAYS`` | ``90`` | change-feed history kept; an older cursor gets ``410 Gone`` |
+| ``CENTRAL_FEED_PAGE_MAX`` / ``CENTRAL_SNAPSHOT_PAGE_MAX`` | ``1000`` / ``2000`` | largest page of the feed and of the snapshot |
+| ``CENTRAL_BENCH_ENDPOINTS`` | ``false`` | expose ``GET /bench/ceiling`` (benchmarks only) |
 """
 
 from __future__ import annotations
@@ -52,6 +61,19 @@ class Settings(BaseSettings):
     agent_alert_principals: int = Field(default=3, ge=1)
     agent_alert_days: int = Field(default=30, ge=1)
     log_level: str = "INFO"
+    token_minutes: float = Field(default=30.0, gt=0)
+    token_max_hours: float = Field(default=12.0, gt=0)
+    auth_cache_seconds: float = Field(default=2.0, ge=0)
+    sign_in_limit: int = Field(default=20, ge=1)
+    sign_in_window_seconds: int = Field(default=60, ge=1)
+    lockout_failures: int = Field(default=5, ge=1)
+    lockout_minutes: float = Field(default=15.0, gt=0)
+    idempotency_retention_hours: float = Field(default=720.0, gt=0)
+    idempotency_lease_seconds: float = Field(default=60.0, gt=0)
+    feed_retention_days: float = Field(default=90.0, gt=0)
+    feed_page_max: int = Field(default=1000, ge=1)
+    snapshot_page_max: int = Field(default=2000, ge=1)
+    bench_endpoints: bool = False
 
     @property
     def url(self) -> str:

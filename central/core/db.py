@@ -4,7 +4,9 @@ SQLite (the embedded default) gets WAL, ``synchronous=FULL``, foreign keys and a
 every connection. pysqlite's own transaction handling is switched off and SQLAlchemy emits the
 ``BEGIN`` itself: plain (deferred) for reads, ``BEGIN IMMEDIATE`` for writes, so two writers queue
 on the write lock instead of failing to upgrade a read snapshot. PostgreSQL runs READ COMMITTED;
-the one-card rule is held by partial unique indexes and card updates by a row version.
+the one-card rule is held by partial unique indexes and card updates by a row version. Lookups on
+PostgreSQL run in autocommit (one round trip per statement instead of BEGIN … ROLLBACK around it);
+each statement sees what was committed when it started.
 """
 
 from __future__ import annotations
@@ -63,7 +65,10 @@ class Database:
         self.engine = create_db_engine(url, **engine_kwargs)
         self.sqlite = self.engine.dialect.name == "sqlite"
         write_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if self.sqlite else None
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        read_engine = (
+            self.engine if self.sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._read = sessionmaker(read_engine, expire_on_commit=False)
         self._write = sessionmaker(write_engine or self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -77,6 +82,11 @@ class Database:
         """A session for one command: committed when the block ends normally, else rolled back."""
         with self._write() as session, session.begin():
             yield session
+
+    @property
+    def write_factory(self) -> sessionmaker[Session]:
+        """The factory of write sessions (the change feed listens on it)."""
+        return self._write
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -26,7 +26,7 @@ from central.models import (
     TransactionRow,
 )
 from central.seed.population import Population, Stats
-from central.seed.training import create_training_data
+from central.seed.training import create_training_data, issue_training_credentials
 from central.services.reference_data import sync_subsidy_catalog
 
 #: Population tables in delete order (``--reset``).
@@ -59,6 +59,12 @@ def _fix_sequences(db: Database) -> None:
                     f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
                 )
             )
+
+
+def seed_credentials(db: Database) -> dict[str, str]:
+    """Fresh credentials for the training counters (printed by ``seed``)."""
+    with db.write() as session:
+        return issue_training_credentials(session)
 
 
 def seed_database(

@@ -4,11 +4,13 @@ Five outlets cover the rules that differ by outlet: the city's HR centre (every 
 personalisation), a county HR window in 峨边, a bank outlet with quick-issuance equipment that may
 also activate the social function, a bank outlet without either, and a bank outlet with equipment
 that may not activate the social function. Each has clerks and a supervisor; ``ADMIN01`` runs the
-back office. The passwords are printed by ``counter-central seed``: training data only.
+back office. The passwords and fresh counter credentials are printed by ``counter-central seed``:
+training data only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from central.core.security import DEFAULT_N, hash_password, new_receipt_key
 from central.models import CounterRow, OperatorRow, OutletRow
+from central.services.auth import issue_counter_credential
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,34 @@ def create_training_data(session: Session, *, kdf_n: int = DEFAULT_N) -> list[Tr
             )
     session.flush()
     return list(OPERATORS)
+
+
+def issue_training_credentials(
+    session: Session, secret_for: Callable[[str, str], str] | None = None
+) -> dict[str, str]:
+    """New credentials (柜台凭据) for every training counter; ``{"<outlet>-<counter>": header value}``.
+
+    The old credentials stop working. ``secret_for(outlet, counter)`` fixes the secrets (tests only).
+    """
+    credentials: dict[str, str] = {}
+    for spec in OUTLETS:
+        outlet_id = session.scalar(select(OutletRow.id).where(OutletRow.code == spec.code))
+        for number in spec.counters:
+            counter = session.scalar(
+                select(CounterRow).where(CounterRow.outlet_id == outlet_id, CounterRow.number == number)
+            )
+            if counter is None:
+                continue
+            secret = secret_for(spec.code, number) if secret_for is not None else None
+            credentials[f"{spec.code}-{number}"] = issue_counter_credential(session, counter, secret)
+    return credentials
+
+
+def credentials_sheet(credentials: dict[str, str]) -> str:
+    """The printed counter credentials (柜台凭据, X-Counter-Key) of the training counters."""
+    lines = ["培训柜台凭据（X-Counter-Key，仅供培训使用；重新执行 seed 会换发）:"]
+    lines += [f"  柜台 {label:<14} {value}" for label, value in credentials.items()]
+    return "\n".join(lines)
 
 
 def sign_in_sheet() -> str:

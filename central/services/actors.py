@@ -1,10 +1,9 @@
 """Who is acting (经办人): the operator, their outlet and counter, and a confirming supervisor.
 
-SEAM FOR PART 2 (issue 9). For now the actor is *claimed* by request headers that are trusted as
-sent: ``X-Operator`` (工号), ``X-Outlet`` (网点编号), ``X-Counter`` (柜台号) and ``X-Confirmer`` (复核人
-工号). Operator tokens will replace :class:`ActorClaim`'s source (``central.api.deps``); everything
-from :func:`resolve_actor` on — the operator at their own outlet, the supervisor rule, scope — is
-domain logic and stays.
+The claim comes from verified credentials only (``central.api.commanding``): the operator token and
+the counter credential, and a supervisor's token for a confirmation (``central.services.auth``).
+Everything from :func:`resolve_actor` on — the operator at their own outlet, the supervisor rule,
+scope — is domain logic.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from counter_app.domain.operators import (
 
 @dataclass(frozen=True)
 class ActorClaim:
-    """Who the request says is acting (temporary: from headers, see the module docstring)."""
+    """Who is acting, as proven by the request's tokens (see the module docstring)."""
 
     operator_number: str | None = None
     outlet_code: str | None = None

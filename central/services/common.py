@@ -13,6 +13,8 @@ from central.core.problems import invalid
 from central.models import CardEventRow, CardRow, CustodyAuthorisationRow, PersonRow, TransactionRow
 from central.schemas import CardRef, CommandIn, PersonRef
 from central.services.actors import Actor, capabilities_of
+from central.services.masking import mask_id_number
+from central.services.notices import record_notice
 from counter_app.domain.card_lifecycle import (
     CardFacts,
     CardSummary,
@@ -396,7 +398,7 @@ def record_transaction(
     ctx.session.add(row)
     ctx.session.flush()
     if agent_number is not None and person is not None:
-        _forced_collection_alert(ctx, agent_number)
+        _forced_collection_alert(ctx, agent_number, row)
     return row
 
 
@@ -425,8 +427,9 @@ def check_acceptance_number(ctx: CommandContext, text: str) -> str:
     return str(parsed)
 
 
-def _forced_collection_alert(ctx: CommandContext, agent_number: str) -> None:
-    """DOMAIN §6: more than N distinct principals for one agent in D days warns the clerk."""
+def _forced_collection_alert(ctx: CommandContext, agent_number: str, transaction: TransactionRow) -> None:
+    """DOMAIN §6: more than N distinct principals for one agent in D days (all outlets) warns the
+    clerk and records a notice for the outlet's supervisors."""
     since = ctx.now - timedelta(days=ctx.alert_days)
     count = ctx.session.scalar(
         select(func.count(func.distinct(TransactionRow.person_id))).where(
@@ -435,7 +438,23 @@ def _forced_collection_alert(ctx: CommandContext, agent_number: str) -> None:
         )
     )
     if count is not None and count > ctx.alert_principals:
-        ctx.alerts.append(
+        message = (
             f"代办人（证件号码尾号 {agent_number[-4:]}）近 {ctx.alert_days} 天已为 {count} 人办理业务，"
             f"超过 {ctx.alert_principals} 人，请核实是否存在强制代领，并报告复核人员。"
+        )
+        ctx.alerts.append(message)
+        record_notice(
+            ctx.session,
+            "forced_collection",
+            message,
+            ctx.now,
+            outlet_id=ctx.actor.outlet_id,
+            counter_id=ctx.actor.counter_row.id if ctx.actor.counter_row is not None else None,
+            transaction_id=transaction.id,
+            detail={
+                "agent_id_number": mask_id_number(agent_number),
+                "principals": count,
+                "days": ctx.alert_days,
+                "threshold": ctx.alert_principals,
+            },
         )

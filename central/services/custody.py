@@ -2,7 +2,8 @@
 
 Only for holders flagged as 低保户、特困群众、残疾人 or 建档立卡贫困户 (decision: the flag is
 ``persons.vulnerable_group``); the authorisation names the custodian, the reason and a validity
-period, and a supervisor confirms it (operators.needs_supervisor).
+period, and a supervisor confirms it (operators.needs_supervisor). Decision (part 2): only 人社 windows
+record authorisations (DOMAIN §1 lists no such item for bank outlets).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from central.services.common import (
 from central.services.outcome import outcome
 from counter_app.domain.errors import DomainError
 from counter_app.domain.identity import check_document
-from counter_app.domain.operators import CUSTODY_AUTHORISATION, NotPermitted, Role
+from counter_app.domain.operators import CUSTODY_AUTHORISATION, NotPermitted, OutletType, Role
 
 #: Longest authorisation the city allows before it must be renewed (decision, configurable later).
 MAX_DAYS = 3 * 366
@@ -33,7 +34,13 @@ def authorise_custody(ctx: CommandContext, body: AuthoriseCustodyIn) -> dict[str
         raise NotPermitted(
             "role_not_allowed", "系统管理员工号不能办理代管代持授权。", "请由经办人办理并由复核人员确认。"
         )
-    ctx.actor.require_outlet()
+    outlet = ctx.actor.require_outlet()
+    if outlet.type is not OutletType.HR_WINDOW:  # decision: the city's 管理办法 is run by 人社 windows
+        raise NotPermitted(
+            "item_not_offered",
+            f"{outlet.type.label}（{outlet.name}）不办理代管代持授权。",
+            "请引导办事人到人社社会保障卡服务窗口办理。",
+        )
     check_confirmation(ctx, CUSTODY_AUTHORISATION, requested_by_holder=True)
     person = get_person(ctx.session, body.person, lock=True)
     if not person.vulnerable_group:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from central.core.clock import Clock
@@ -32,6 +33,7 @@ from counter_app.domain.card_lifecycle import (
 from counter_app.domain.errors import DomainError
 
 T = TypeVar("T")
+R = TypeVar("R")
 log = logging.getLogger("central.commands")
 
 #: Constraint (PostgreSQL name, or SQLite's column list) → what it means.
@@ -108,8 +110,12 @@ def run_command(
     action: Callable[[CommandContext], T],
     *,
     need_counter: bool = True,
-) -> T:
-    """Resolve the actor and run ``action`` in one transaction; retry once after a lost race."""
+    finish: Callable[[Session, T], R],
+) -> R:
+    """Resolve the actor and run ``action`` in one transaction; retry once after a lost race.
+
+    ``finish`` runs in the same transaction after the action (it stores the idempotent answer).
+    """
     for attempt in (1, 2):
         try:
             with db.write() as session:
@@ -122,7 +128,7 @@ def run_command(
                     alert_principals=settings.agent_alert_principals,
                     alert_days=settings.agent_alert_days,
                 )
-                return action(ctx)
+                return finish(session, action(ctx))
         except IntegrityError as exc:
             kind = violated_constraint(exc)
             if kind in _NOT_RETRIED:

@@ -19,6 +19,7 @@ from central.models import (
     TransactionRow,
 )
 from central.services.common import ID_TYPES
+from central.services.masking import mask_id_number
 from counter_app.domain.card_lifecycle import (
     Command,
     FinancialStatus,
@@ -41,6 +42,8 @@ _EXTRA_COMMAND_LABELS = {
     "authorise_custody": "代管代持授权",
     "replacement_withdrawn": "撤销换卡申请",
     "seed": "历史数据导入",
+    "resend_payments": "补贴重发申请",
+    "subsidy_resend": "补贴重发申请",
 }
 
 
@@ -167,12 +170,19 @@ def transactions_view(session: Session, person_id: int) -> list[dict[str, Any]]:
             "operator_number": t.operator_number,
             "confirmer_number": t.confirmer_number,
             "requester": t.requester,
-            "agent": t.agent,
+            "agent": _masked_agent(t.agent),
             "occurred_at": t.occurred_at,
             "details": t.details,
         }
         for t, outlet_code, counter_number in rows
     ]
+
+
+def _masked_agent(agent: dict[str, Any] | None) -> dict[str, Any] | None:
+    """List views mask the agent's ID number (the full one stays on the 业务受理表 留存联)."""
+    if agent is None:
+        return None
+    return {**agent, "id_number": mask_id_number(agent.get("id_number"))}
 
 
 def household_view(session: Session, person: PersonRow) -> dict[str, Any] | None:
@@ -205,7 +215,7 @@ def custody_view(rows: list[CustodyAuthorisationRow], today: date) -> list[dict[
             "id": r.id,
             "custodian_name": r.custodian_name,
             "custodian_id_type": r.custodian_id_type,
-            "custodian_id_number": r.custodian_id_number,
+            "custodian_id_number": mask_id_number(r.custodian_id_number),
             "relation": r.relation,
             "reason": r.reason,
             "valid_from": r.valid_from,

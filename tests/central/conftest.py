@@ -27,13 +27,18 @@ from central.app import create_app
 from central.core.config import Settings
 from central.core.db import Database
 from central.migrations import upgrade
-from central.seed.training import create_training_data
+from central.seed.training import create_training_data, issue_training_credentials
 from central.services.reference_data import sync_subsidy_catalog
-from tests.central.helpers import Api, FakeClock
+from tests.central.helpers import Api, FakeClock, counter_secret
 from tests.harness.fixtures import ServiceBroker
 
 #: Population tables, emptied between PostgreSQL tests (outlets, operators and the catalog stay).
 POPULATION = (
+    "supervisor_notices",
+    "feed_entries",
+    "idempotency_keys",
+    "sign_in_windows",
+    "operator_sessions",
     "subsidy_payments",
     "custody_authorisations",
     "card_events",
@@ -93,6 +98,7 @@ def prepare(url: str) -> None:
         with db.write() as session:
             sync_subsidy_catalog(session)
             create_training_data(session, kdf_n=TEST_KDF_N)
+            issue_training_credentials(session, counter_secret)
     finally:
         db.dispose()
 
@@ -146,6 +152,13 @@ def truncate_population(url: str) -> None:
     try:
         with db.write() as session:
             session.execute(text(f"TRUNCATE {', '.join(POPULATION)} RESTART IDENTITY CASCADE"))
+            session.execute(text("UPDATE feed_state SET last_seq = 0, horizon_seq = 0"))
+            session.execute(
+                text(
+                    "UPDATE counters SET audit_head_seq = NULL, audit_head_hash = NULL, audit_head_at = NULL"
+                )
+            )
+            session.execute(text("UPDATE operators SET failed_sign_ins = 0, locked_until = NULL"))
     finally:
         db.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from central.models import (
     SubsidyPaymentRow,
     TransactionRow,
 )
+from central.seed.training import OPERATORS
 from central.upstream import banks, province
 from counter_app.domain.card_lifecycle import SHANGHAI, FinancialStatus, SocialStatus
 from counter_app.domain.receipt_code import format_acceptance_number
@@ -42,6 +44,78 @@ NH_SUPERVISOR = "NH0109"
 BACK_OFFICE = frozenset({"start_production", "production_done", "temp_loss_expiry"})
 
 _numbers = itertools.count(1)
+Desk = tuple[str, str | None, str | None]
+
+#: Training passwords by 工号 (central.seed.training).
+PASSWORDS = {op.number: op.password for op in OPERATORS}
+
+
+def counter_secret(outlet: str, counter: str) -> str:
+    """The fixed test credential secret of a training counter (conftest.prepare issues them)."""
+    return f"test-secret-{outlet}-{counter}-0123456789"
+
+
+def counter_credential(outlet: str, counter: str) -> str:
+    """``X-Counter-Key`` of a training counter in the test databases."""
+    return f"{outlet}-{counter}.{counter_secret(outlet, counter)}"
+
+
+def sign_in(client: Any, operator: str, outlet: str | None, counter: str | None, *, base: str = "") -> str:
+    """Sign ``operator`` in at that counter (``admin`` without one); returns the token.
+
+    ``client`` is a TestClient, or a requests/httpx session with ``base`` the server's URL.
+    """
+    headers = {"X-Counter-Key": counter_credential(outlet, counter)} if outlet and counter else {}
+    response = client.post(
+        f"{base}/auth/sign-in",
+        json={"operator_number": operator, "password": PASSWORDS[operator]},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["token"]
+    return token
+
+
+class AuthedClient:
+    """The test client signed in as an operator at a counter (HR clerk at 01 by default).
+
+    Tokens are cached per (operator, outlet, counter) and renewed when the server says they expired
+    (tests move the clock by days).
+    """
+
+    def __init__(self, client: TestClient, desk: Desk = ("HR0101", "511102001", "01")) -> None:
+        self.raw = client
+        self.desk = desk
+        self._tokens: dict[Desk, str] = {}
+
+    def headers(self, desk: Desk | None = None, *, fresh: bool = False) -> dict[str, str]:
+        desk = desk or self.desk
+        operator, outlet, counter = desk
+        if fresh or desk not in self._tokens:
+            self._tokens[desk] = sign_in(self.raw, operator, outlet, counter)
+        headers = {"Authorization": f"Bearer {self._tokens[desk]}"}
+        if outlet and counter:
+            headers["X-Counter-Key"] = counter_credential(outlet, counter)
+        return headers
+
+    def request(self, method: str, url: str, *, desk: Desk | None = None, **kw: Any) -> Response:
+        extra = kw.pop("headers", None) or {}
+        response = self.raw.request(method, url, headers={**self.headers(desk), **extra}, **kw)
+        if response.status_code == 401 and response.json().get("code") == "token_expired":
+            response = self.raw.request(
+                method, url, headers={**self.headers(desk, fresh=True), **extra}, **kw
+            )
+        return response
+
+    @property
+    def app(self) -> Any:
+        return self.raw.app
+
+    def get(self, url: str, **kw: Any) -> Response:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> Response:
+        return self.request("POST", url, **kw)
 
 
 class FakeClock:
@@ -70,7 +144,8 @@ class Api:
     """Sends commands as counters do and arranges records directly in the database."""
 
     def __init__(self, client: TestClient, db: Database, clock: FakeClock) -> None:
-        self.client = client
+        self.client = AuthedClient(client)
+        self.raw = client
         self.db = db
         self.clock = clock
         self._sequence = itertools.count(1)
@@ -89,19 +164,23 @@ class Api:
         *,
         at: tuple[str, str | None, str | None] = HR,
         confirmer: str | None = None,
+        key: str | None = None,
+        audit_head: str | None = None,
+        path: str | None = None,
     ) -> Response:
-        operator, outlet, counter = at
+        _, outlet, counter = at
         payload = dict(body or {})
-        if name not in BACK_OFFICE and outlet and counter:
+        if path is None and name not in BACK_OFFICE and outlet and counter:
             payload.setdefault("acceptance_number", self.acceptance_number(at))
-        headers = {"X-Operator": operator}
-        if outlet:
-            headers["X-Outlet"] = outlet
-        if counter:
-            headers["X-Counter"] = counter
+        headers = {"Idempotency-Key": key or str(uuid.uuid4())}
         if confirmer:
-            headers["X-Confirmer"] = confirmer
-        return self.client.post(f"/commands/{name}", json=payload, headers=headers)
+            assert outlet and counter
+            headers["X-Confirmer-Token"] = self.client.headers((confirmer, outlet, counter))["Authorization"][
+                7:
+            ]
+        if audit_head:
+            headers["X-Audit-Head"] = audit_head
+        return self.client.post(path or f"/commands/{name}", json=payload, headers=headers, desk=at)
 
     def ok(self, name: str, body: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
         response = self.command(name, body, **kw)

@@ -21,7 +21,12 @@ BAD_LINE = re.compile(r"Traceback|\bERROR\b|Exception in ASGI application")
 
 @contextmanager
 def running_server(
-    database_url: str, log: Path, *, workers: int = 1, extra_env: dict[str, str] | None = None
+    database_url: str,
+    log: Path,
+    *,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+    migrate: bool = True,
 ) -> Iterator[str]:
     """Start the server (migrating first), yield its base URL, stop it; fail on errors in its log."""
     port = free_tcp_port()
@@ -39,6 +44,7 @@ def running_server(
                 str(port),
                 "--workers",
                 str(workers),
+                *([] if migrate else ["--no-migrate"]),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from httpx import Response
 
 from central.upstream.province import card_number_check_character
 from counter_app.domain.card_lifecycle import SocialStatus
@@ -19,8 +20,10 @@ from tests.central.helpers import (
     NH,
     NH_SUPERVISOR,
     NX,
+    PASSWORDS,
     Api,
     assert_problem,
+    counter_credential,
     id_number,
 )
 
@@ -129,15 +132,23 @@ def test_a_known_duplicate_cannot_be_activated_or_multiplied(api: Api) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_operators_act_only_at_their_own_outlet_and_counter(api: Api) -> None:
+def test_operators_sign_in_only_at_their_own_outlet_and_an_enrolled_counter(api: Api) -> None:
     person = api.person()
     body = {"person": person["ref"], "bank": "农业银行"}
-    api.refused("apply", body, "unknown_operator", at=("NOBODY", "511102001", "01"))
-    api.refused("apply", body, "other_outlet", at=("HR0201", "511102001", "01"))
-    api.refused("apply", body, "role_outlet_mismatch", at=("NH0101", "511102001", "01"))
-    api.refused("apply", body, "unknown_counter", at=("HR0101", "511102001", "09"))
+
+    def sign_in(operator: str, counter: str = "01", password: str | None = None) -> Response:
+        return api.raw.post(
+            "/auth/sign-in",
+            json={"operator_number": operator, "password": password or PASSWORDS.get(operator, "x")},
+            headers={"X-Counter-Key": counter_credential("511102001", counter)},
+        )
+
+    assert_problem(sign_in("NOBODY"), 401, "auth/invalid_credentials")
+    assert_problem(sign_in("HR0201"), 403, "forbidden/other_outlet")
+    assert_problem(sign_in("NH0101"), 403, "forbidden/other_outlet")
+    assert_problem(sign_in("HR0101", counter="09"), 401, "auth/counter_credential_invalid")
     api.refused("apply", body, "role_not_allowed", at=("ADMIN01", "511102001", "01"))
-    api.refused("start_production", {}, "back_office_only", at=HR)
+    assert_problem(api.command("start_production", {}, at=HR), 403, "forbidden/role_not_allowed")
 
 
 def test_social_activation_needs_the_capability_at_a_bank_outlet(api: Api) -> None:
@@ -423,7 +434,8 @@ def test_cancel_card_needs_another_supervisor_of_the_outlet(api: Api) -> None:
     body = {**card(card_id), "reason": "abroad"}
     api.refused("cancel_card", body, "confirmation_required")
     api.refused("cancel_card", body, "not_supervisor", confirmer="HR0102")
-    api.refused("cancel_card", body, "other_outlet", confirmer="HR0209")
+    with pytest.raises(AssertionError, match="other_outlet"):  # cannot even sign in at this counter
+        api.refused("cancel_card", body, "other_outlet", confirmer="HR0209")
     api.refused("cancel_card", body, "same_operator", at=("HR0109", "511102001", "01"), confirmer="HR0109")
     result = api.ok("cancel_card", body, confirmer=HR_SUPERVISOR)
     assert result["card"]["status"] == "cancelled"

@@ -16,7 +16,7 @@ from central.models import CardRow, PersonRow
 from counter_app.domain.card_lifecycle import PIPELINE_STATES
 from counter_app.domain.receipt_code import format_acceptance_number
 from tests.central.conftest import prepare
-from tests.central.helpers import id_number
+from tests.central.helpers import counter_credential, id_number, sign_in
 from tests.central.server import running_server
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,9 @@ ROUNDS = 12
 DESKS = (("HR0101", "01"), ("HR0102", "02"))
 
 
-def _apply_twice(base: str, person: dict[str, Any], round_no: int) -> list[requests.Response]:
+def _apply_twice(
+    base: str, person: dict[str, Any], round_no: int, tokens: dict[str, str]
+) -> list[requests.Response]:
     """Two counters send ``apply`` for the same person at the same moment."""
     barrier = threading.Barrier(2)
     results: list[requests.Response] = []
@@ -34,9 +36,13 @@ def _apply_twice(base: str, person: dict[str, Any], round_no: int) -> list[reque
     def desk(operator: str, counter: str) -> None:
         number = format_acceptance_number("511102001", counter, date(2026, 11, 27), round_no)
         body = {"acceptance_number": number, "person": person, "bank": "农业银行"}
-        headers = {"X-Operator": operator, "X-Outlet": "511102001", "X-Counter": counter}
         with requests.Session() as session:
             session.get(f"{base}/health", timeout=10)  # connect before the race
+            headers = {
+                "Authorization": f"Bearer {tokens[operator]}",
+                "X-Counter-Key": counter_credential("511102001", counter),
+                "Idempotency-Key": f"race-{round_no}-{counter}",
+            }
             barrier.wait()
             response = session.post(f"{base}/commands/apply", json=body, headers=headers, timeout=30)
         with lock:
@@ -82,8 +88,9 @@ def test_two_concurrent_applies_one_succeeds_one_is_refused(
         {"id_number": id_number(), "name": f"新人{i}", "ethnicity": "01"} for i in range(ROUNDS - len(known))
     ]
     with running_server(url, tmp_path / "server.log", workers=2) as base:
+        tokens = {op: sign_in(requests, op, "511102001", counter, base=base) for op, counter in DESKS}
         for round_no, person in enumerate(known + new, start=1):
-            responses = _apply_twice(base, person, round_no)
+            responses = _apply_twice(base, person, round_no, tokens)
             statuses = sorted(r.status_code for r in responses)
             assert statuses == [200, 409], [r.text for r in responses]
             refused = next(r for r in responses if r.status_code == 409)

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from central.api.deps import DbDep
+from central.api.deps import AccessDep, DbDep
+from central.api.problem_docs import LOOKUP_ERRORS
 from central.models import SubsidyItemRow
 from central.schemas import OutletOut, SubsidyItemOut
 from central.services import lookups
@@ -20,16 +21,28 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/outlets", tags=["基础数据"], response_model=list[OutletOut], summary="网点及其能力")
-def outlets(db: DbDep) -> list[dict[str, Any]]:
+@router.get(
+    "/outlets",
+    tags=["基础数据"],
+    response_model=list[OutletOut],
+    summary="网点及其能力",
+    responses=LOOKUP_ERRORS,
+)
+def outlets(access: AccessDep, db: DbDep) -> list[dict[str, Any]]:
+    access.require(counter=False)
     with db.read() as session:
         return lookups.outlets(session)
 
 
 @router.get(
-    "/subsidies/items", tags=["基础数据"], response_model=list[SubsidyItemOut], summary="补贴项目目录"
+    "/subsidies/items",
+    tags=["基础数据"],
+    response_model=list[SubsidyItemOut],
+    summary="补贴项目目录",
+    responses=LOOKUP_ERRORS,
 )
-def subsidy_items(db: DbDep) -> list[dict[str, Any]]:
+def subsidy_items(access: AccessDep, db: DbDep) -> list[dict[str, Any]]:
+    access.require(counter=False)
     with db.read() as session:
         rows = session.scalars(
             select(SubsidyItemRow).order_by(SubsidyItemRow.category_number, SubsidyItemRow.code)

@@ -1,0 +1,180 @@
+"""Running a state-changing request (修改类请求): who, which key, the command, the stored answer.
+
+``Runner`` is the one way a route changes data: it checks the operator (and a confirming
+supervisor), claims the ``Idempotency-Key`` for the counter, runs the command in one write
+transaction that also stores the answer and the counter's audit head, and answers — or replays the
+stored answer for a key it has seen (``Idempotent-Replayed: true``). See
+``central.services.idempotency`` for the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from central.api.deps import Access, AccessDep, ConfirmerHeader
+from central.core.problems import MEDIA_TYPE, Problem, refusal
+from central.services.actors import ActorClaim
+from central.services.auth import confirmer_number
+from central.services.common import CommandContext
+from central.services.idempotency import (
+    HEADER,
+    KEY_PATTERN,
+    Claim,
+    IdempotencyStore,
+    IdempotentRequest,
+    StoredAnswer,
+)
+from central.services.notices import (
+    AUDIT_HEAD_HEADER,
+    AUDIT_HEAD_PATTERN,
+    AuditHead,
+    anchor_audit_head,
+    parse_audit_head,
+)
+from central.services.runner import run_command
+from counter_app.domain.errors import DomainError
+from counter_app.domain.operators import Role
+
+REPLAYED = "Idempotent-Replayed"
+ACKNOWLEDGED = "X-Audit-Head-Acknowledged"
+#: Problems that are not an answer to store: a retry must run again (or is itself about the key).
+_TRANSIENT_KINDS = ("conflict/", "idempotency/", "unavailable/", "auth/")
+
+IdempotencyHeader = Annotated[
+    str,
+    Header(
+        alias=HEADER,
+        min_length=1,
+        max_length=257,
+        pattern=KEY_PATTERN,
+        description="幂等键（柜台待上传消息的编号）。同键同内容只办理一次并返回原结果；"
+        "同键不同内容 422 idempotency/key-reused；首个请求尚未完成 409 idempotency/in-flight",
+    ),
+]
+AuditHeadHeader = Annotated[
+    str | None,
+    Header(
+        alias=AUDIT_HEAD_HEADER,
+        pattern=AUDIT_HEAD_PATTERN,
+        description="柜台审计链头“序号:SM3 哈希”（随每条待上传消息），中心保存已确认的最新链头",
+    ),
+]
+
+
+class Runner:
+    """One state-changing request, ready to run in the route's thread."""
+
+    def __init__(
+        self,
+        request: Request,
+        access: Access,
+        idempotent: IdempotentRequest,
+        confirmer_token: str | None,
+        audit_head: str | None,
+    ) -> None:
+        self.request = request
+        self.access = access
+        self.idempotent = idempotent
+        self.confirmer_token = confirmer_token
+        self.audit_head_text = audit_head
+        state = request.app.state
+        self.db, self.settings, self.clock = state.db, state.settings, state.clock
+        self.store: IdempotencyStore = state.idempotency
+
+    def __call__(
+        self,
+        action: Callable[[CommandContext], dict[str, Any]],
+        *,
+        model: type[BaseModel],
+        need_counter: bool = True,
+        roles: frozenset[Role] | None = None,
+    ) -> JSONResponse:
+        principal = self.access.require(roles, counter=need_counter)
+        head = parse_audit_head(self.audit_head_text) if principal.counter_id is not None else None
+        confirmer = confirmer_number(
+            self.access.authenticator, principal, self.confirmer_token, self.access.counter_key
+        )
+        claim_of_actor = ActorClaim(
+            operator_number=principal.operator_number,
+            outlet_code=principal.outlet_code,
+            counter_number=principal.counter_number,
+            confirmer_number=confirmer,
+        )
+        now = self.clock.now()
+        claimed = self.store.claim(principal.idempotency_scope, self.idempotent, now)
+        if isinstance(claimed, StoredAnswer):
+            return self._answer(claimed.status, claimed.body, replayed=True)
+        acknowledged: list[AuditHead] = []
+
+        def finish(session: Session, result: dict[str, Any]) -> dict[str, Any]:
+            body: dict[str, Any] = jsonable_encoder(model.model_validate(result).model_dump(mode="json"))
+            if head is not None and principal.counter_id is not None:
+                acknowledged.append(anchor_audit_head(session, principal.counter_id, head, now))
+            self.store.complete(session, claimed, 200, body, now)
+            return body
+
+        try:
+            body = run_command(
+                self.db,
+                self.settings,
+                self.clock,
+                claim_of_actor,
+                action,
+                need_counter=need_counter,
+                finish=finish,
+            )
+        except DomainError as error:
+            self._store_problem(claimed, refusal(error), head, principal.counter_id, now)
+            raise
+        except Problem as problem:
+            if problem.status < 500 and not problem.kind.startswith(_TRANSIENT_KINDS):
+                self._store_problem(claimed, problem, head, principal.counter_id, now)
+            else:
+                self.store.release(claimed)
+            raise
+        except BaseException:
+            self.store.release(claimed)
+            raise
+        response = self._answer(200, body, replayed=False)
+        if acknowledged:
+            response.headers[ACKNOWLEDGED] = str(acknowledged[0])
+        return response
+
+    def _store_problem(
+        self, claimed: Claim, problem: Problem, head: AuditHead | None, counter_id: int | None, now: Any
+    ) -> None:
+        body = jsonable_encoder(problem.body(self.settings.problem_base_uri))
+        with self.db.write() as session:
+            if head is not None and counter_id is not None:
+                anchor_audit_head(session, counter_id, head, now)
+            self.store.complete(session, claimed, problem.status, body, now)
+
+    @staticmethod
+    def _answer(status: int, body: Any, *, replayed: bool) -> JSONResponse:
+        media = "application/json" if status < 400 else MEDIA_TYPE
+        response = JSONResponse(body, status_code=status, media_type=media)
+        if replayed:
+            response.headers[REPLAYED] = "true"
+        return response
+
+
+async def get_runner(
+    request: Request,
+    access: AccessDep,
+    idempotency_key: IdempotencyHeader,
+    confirmer_token: ConfirmerHeader = None,
+    audit_head: AuditHeadHeader = None,
+) -> Runner:
+    body = await request.body()
+    idempotent = IdempotentRequest.parse(idempotency_key, request.method, request.url.path, body)
+    return Runner(request, access, idempotent, confirmer_token, audit_head)
+
+
+RunnerDep = Annotated[Runner, Depends(get_runner)]

@@ -1,0 +1,50 @@
+"""``/changes`` and ``/snapshot``: the change feed and the paged full resync (变更流与全量同步).
+
+See ``central.services.feed`` for the design (numbers taken at commit, no gaps, 410 for an expired
+cursor, snapshot ``as_of`` taken before each page).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from central.api.deps import COUNTER_ROLES, AccessDep, DbDep, SettingsDep
+from central.api.problem_docs import FEED_ERRORS
+from central.schemas import FeedPage, SnapshotPage
+from central.services import feed
+
+router = APIRouter(tags=["同步"], responses=FEED_ERRORS)
+
+Cursor = Annotated[int, Query(ge=0, le=2**62, description="上次取到的 next（首次为全量同步的 as_of）")]
+
+
+@router.get("/changes", response_model=FeedPage, summary="变更流：人员、卡片、补贴发放")
+def changes(
+    since: Cursor,
+    access: AccessDep,
+    db: DbDep,
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="本页最多条数")] = 500,
+) -> Response:
+    """Entries after ``since`` in commit order; ``next`` is the cursor for the next call."""
+    access.require(COUNTER_ROLES)
+    with db.read() as session:
+        text = feed.changes_page(session, since, min(limit, settings.feed_page_max))
+    return Response(text, media_type="application/json")
+
+
+@router.get("/snapshot", response_model=SnapshotPage, summary="全量同步（分页）")
+def snapshot(
+    entity: Annotated[feed.Entity, Query(description="person、card 或 payment")],
+    access: AccessDep,
+    db: DbDep,
+    settings: SettingsDep,
+    after: Annotated[int, Query(ge=0, le=2_147_483_647, description="上页的 next_after（首页为 0）")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> dict[str, Any]:
+    """One page of one kind of record by id; keep the first page's ``as_of`` and replay from it."""
+    access.require(COUNTER_ROLES)
+    with db.read() as session:
+        return feed.snapshot_page(session, entity, after, min(limit, settings.snapshot_page_max))

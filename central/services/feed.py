@@ -1,0 +1,205 @@
+"""The change feed (变更流): persons, cards and subsidy payments, in commit order, without gaps.
+
+Design (the trap it avoids: a sequence number taken at insert time by transaction A, a higher one by
+B, B commits first; a client that read B's row moves its cursor past A's, which then commits and is
+never seen). Here the sequence number is taken **at commit time, under a lock, in the writing
+transaction itself**:
+
+- Every write session collects the persons, cards and payments it inserted or changed (SQLAlchemy
+  ``after_flush``). In ``before_commit`` it runs ``UPDATE feed_state SET last_seq = last_seq + n
+  … RETURNING last_seq`` — the row lock on that one row is held until the commit — and inserts one
+  entry per changed record with the numbers ``last_seq - n + 1 … last_seq`` and the record's state
+  after the change (JSON, serialised once).
+- So feed writers commit one after another in sequence order: whoever holds number k has
+  committed (and is visible: PostgreSQL releases a transaction's locks only after it is visible)
+  before anyone can take k + 1. A reader that sees k + 1 also sees k. A rolled-back transaction
+  also rolls back its increment: the numbers have **no gaps**, which clients may check.
+- The cost is that the last step of every feed-writing transaction is serialised. A command holds
+  the lock for the few hundred microseconds of an insert and a commit: far beyond the city's peak
+  (about 50 requests/s). SQLite serialises all writers anyway (``BEGIN IMMEDIATE``).
+
+Reading: ``GET /changes?since=N&limit=M`` returns the entries after ``N`` in order, ``next`` (the
+cursor to send next) and ``last_seq``. A client applies entries as upserts by (entity, id): an
+entry carries the whole record, so applying the latest one of a record is enough. Entries older than
+``CENTRAL_FEED_RETENTION_DAYS`` are pruned; a cursor below the pruned horizon — or beyond the last
+number, e.g. from another database — gets ``410 Gone``: the client resyncs with the snapshot.
+
+Snapshot: ``GET /snapshot?entity=…&after=…`` pages through one kind of record by id (keyset). Every
+page carries ``as_of``, the feed's last committed number read **before** the page's query. A client
+keeps the ``as_of`` of its first page, reads every page of every kind, then replays the feed from
+that ``as_of``: whatever changed while it paged has a number above it, so snapshot + replay equals
+the server's state.
+
+Scope (decision, DOMAIN §1): HR windows act on the whole city and bank outlets may query every
+card, so every counter's feed is the whole city; ``admin`` has none. Records written in bulk by
+``seed`` are not in the feed: a new replica starts from the snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from central.core.problems import Problem
+from central.models import (
+    Base,
+    CardRow,
+    FeedEntryRow,
+    FeedStateRow,
+    PersonRow,
+    SubsidyPaymentRow,
+)
+
+Entity = Literal["person", "card", "payment"]
+ENTITIES: dict[type[Base], Entity] = {PersonRow: "person", CardRow: "card", SubsidyPaymentRow: "payment"}
+MODELS: dict[str, type[Base]] = {"person": PersonRow, "card": CardRow, "payment": SubsidyPaymentRow}
+_PENDING = "central.feed.pending"
+_SKIP = {"row_version"}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def record_data(row: Base) -> dict[str, Any]:
+    """A record as the feed and the snapshot carry it: its columns (no row version)."""
+    table = row.__table__
+    return {c.key: _json_value(getattr(row, c.key)) for c in table.columns if c.key not in _SKIP}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# --------------------------------------------------------------------------------------------
+# Writing: collected per session, numbered at commit
+# --------------------------------------------------------------------------------------------
+
+
+def install(factory: sessionmaker[Session], now: Any) -> None:
+    """Make every session of ``factory`` write feed entries for what it changed (``now()``: the clock)."""
+
+    @event.listens_for(factory, "after_flush")
+    def _collect(session: Session, _context: Any) -> None:
+        pending: dict[tuple[str, int], Base] = session.info.setdefault(_PENDING, {})
+        for obj in (*session.new, *session.dirty):
+            entity = ENTITIES.get(type(obj))
+            if entity is not None and obj in session:
+                pending[(entity, obj.id)] = obj
+
+    @event.listens_for(factory, "before_commit")
+    def _write(session: Session) -> None:
+        session.flush()  # before_commit comes before the commit's own flush: collect everything now
+        pending: dict[tuple[str, int], Base] = session.info.pop(_PENDING, {})
+        if pending:
+            write_entries(session, pending.items(), now())
+
+    @event.listens_for(factory, "after_rollback")
+    def _forget(session: Session) -> None:
+        session.info.pop(_PENDING, None)
+
+
+def write_entries(session: Session, changed: Iterable[tuple[tuple[str, int], Base]], at: datetime) -> None:
+    """Number and insert one entry per changed record (the lock on ``feed_state`` lasts until commit)."""
+    items = sorted(changed, key=lambda item: item[0])
+    count = len(items)
+    last = session.execute(
+        update(FeedStateRow)
+        .where(FeedStateRow.id == 1)
+        .values(last_seq=FeedStateRow.last_seq + count)
+        .returning(FeedStateRow.last_seq)
+    ).scalar_one()
+    first = last - count + 1
+    rows = []
+    for offset, ((entity, entity_id), obj) in enumerate(items):
+        seq = first + offset
+        body = {"seq": seq, "entity": entity, "id": entity_id, "at": at.isoformat(), "data": record_data(obj)}
+        rows.append({"seq": seq, "entity": entity, "entity_id": entity_id, "at": at, "body": _dumps(body)})
+    session.execute(insert(FeedEntryRow), rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def cursor_expired(since: int, horizon: int, last: int) -> Problem:
+    if since > last:
+        detail = f"变更流游标 {since} 超出本中心的记录（最新为 {last}），可能来自另一数据库，请重新全量同步。"
+    else:
+        detail = f"变更流游标 {since} 早于保留的历史（{horizon} 之前的记录已清理），请重新全量同步。"
+    return Problem(
+        410,
+        "feed/cursor-expired",
+        "同步游标已失效",
+        detail,
+        code="cursor_expired",
+        horizon=horizon,
+        last_seq=last,
+    )
+
+
+def feed_state(session: Session) -> tuple[int, int]:
+    """(last committed sequence number, pruned horizon)."""
+    row = session.execute(
+        select(FeedStateRow.last_seq, FeedStateRow.horizon_seq).where(FeedStateRow.id == 1)
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def changes_page(session: Session, since: int, limit: int) -> str:
+    """One page of the feed as JSON text (the entries are spliced in as stored)."""
+    last, horizon = feed_state(session)
+    if since < horizon or since > last:
+        raise cursor_expired(since, horizon, last)
+    bodies = list(
+        session.scalars(
+            select(FeedEntryRow.body).where(FeedEntryRow.seq > since).order_by(FeedEntryRow.seq).limit(limit)
+        )
+    )
+    count = len(bodies)
+    next_cursor = since + count  # the numbers have no gaps
+    more = next_cursor < last
+    return (
+        f'{{"since":{since},"next":{next_cursor},"last_seq":{last},"more":{"true" if more else "false"},'
+        f'"entries":[{",".join(bodies)}]}}'
+    )
+
+
+def snapshot_page(session: Session, entity: Entity, after: int, limit: int) -> dict[str, Any]:
+    """One keyset page of ``entity`` with ``as_of`` read before the page's query."""
+    as_of, _ = feed_state(session)
+    model: Any = MODELS[entity]
+    rows = list(session.scalars(select(model).where(model.id > after).order_by(model.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [record_data(r) for r in rows]
+    next_after = rows[-1].id if rows else after
+    return {
+        "entity": entity,
+        "as_of": as_of,
+        "after": after,
+        "next_after": next_after,
+        "more": more,
+        "items": items,
+    }
+
+
+def prune(session: Session, now: datetime, retention_days: float) -> int:
+    """Delete entries older than the retention; move the horizon to the newest deleted number."""
+    cutoff = now - timedelta(days=retention_days)
+    newest = session.scalar(select(func.max(FeedEntryRow.seq)).where(FeedEntryRow.at < cutoff))
+    if newest is None:
+        return 0
+    state = session.get(FeedStateRow, 1, with_for_update=True)
+    assert state is not None
+    result = session.execute(delete(FeedEntryRow).where(FeedEntryRow.seq <= newest))
+    state.horizon_seq = max(state.horizon_seq, int(newest))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
