@@ -13,6 +13,7 @@ a new PIN) never reaches the trace: only its header and length do. A secret comm
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -61,9 +62,12 @@ class Command:
     secret: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("cla", "ins", "p1", "p2"):
-            if not 0 <= getattr(self, name) <= 0xFF:
-                raise ValueError(f"{name} out of range")
+        if not (
+            0 <= self.cla <= 0xFF and 0 <= self.ins <= 0xFF and 0 <= self.p1 <= 0xFF and 0 <= self.p2 <= 0xFF
+        ):
+            for name in ("cla", "ins", "p1", "p2"):  # name the first byte out of range
+                if not 0 <= getattr(self, name) <= 0xFF:
+                    raise ValueError(f"{name} out of range")
         if len(self.data) > 255:
             raise ValueError("data longer than 255 bytes (no extended APDUs)")
         if self.le is not None and not 0 <= self.le <= 0xFF:
@@ -83,7 +87,7 @@ class Command:
 
     def encode(self) -> bytearray:
         """The command bytes in a new ``bytearray`` (wipe it after sending a secret command)."""
-        out = bytearray(self.header)
+        out = bytearray((self.cla, self.ins, self.p1, self.p2))
         if self.data:
             out.append(len(self.data))
             out += self.data
@@ -115,7 +119,7 @@ class Response:
     def parse(cls, raw: bytes) -> Response:
         if len(raw) < 2:
             raise ProtocolError(f"应答只有 {len(raw)} 字节，缺少状态字")
-        return cls(bytes(raw[:-2]), int.from_bytes(raw[-2:], "big"))
+        return cls(bytes(raw[:-2]), (raw[-2] << 8) | raw[-1])
 
 
 class _TraceCommand:
@@ -147,6 +151,12 @@ class _TraceBytes:
         return self._raw.hex().upper()
 
 
+@functools.lru_cache(maxsize=256)
+def _get_response(le: int) -> Command:
+    """GET RESPONSE for ``61xx`` (T1); Commands are immutable, so each Le is built once."""
+    return Command(0x00, 0xC0, 0x00, 0x00, le=le, kind=Kind.GET_RESPONSE)
+
+
 class Channel:
     """The exchange with one card or PSAM over a `CardTransport` (卡片通道)."""
 
@@ -156,14 +166,15 @@ class Channel:
 
     def _send(self, command: Command) -> Response:
         raw = command.encode()
+        tracing = _trace.isEnabledFor(logging.DEBUG)  # asked once per APDU
         try:
-            if _trace.isEnabledFor(logging.DEBUG):
+            if tracing:
                 _trace.debug("%s > %s", self._device, _TraceCommand(command, raw))
             answer = self._transport.transmit(raw)
         finally:
             if command.redacted:
                 wipe(raw)
-        if _trace.isEnabledFor(logging.DEBUG):
+        if tracing:
             _trace.debug("%s < %s", self._device, _TraceBytes(answer))
         return Response.parse(answer)
 
@@ -184,10 +195,9 @@ class Channel:
             rounds += 1
             if rounds > MAX_GET_RESPONSE:
                 raise ProtocolError(f"连续 {MAX_GET_RESPONSE} 次取响应后仍有数据待取")
-            get = Command(0x00, 0xC0, 0x00, 0x00, le=response.sw2, kind=Kind.GET_RESPONSE)
-            response = self._send_le(get)
+            response = self._send_le(_get_response(response.sw2))
             data += response.data
-        return Response(data, response.sw)
+        return Response(data, response.sw) if rounds else response
 
     def command(self, command: Command) -> bytes:
         """`exchange`, then return the data on ``9000`` or raise the typed error of the status."""

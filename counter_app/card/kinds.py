@@ -26,6 +26,10 @@ class Kind(enum.Enum):
     PSAM_INIT = "psam_init"
     PSAM_CIPHER = "psam_cipher"
 
+    # Members are singletons compared by identity, so identity hashing is consistent with equality;
+    # it is done in C, unlike Enum's ``hash(self._name_)`` (looked up in a set on every APDU).
+    __hash__ = object.__hash__
+
     @property
     def secret(self) -> bool:
         """True when the data field may carry a PIN (or authenticates a PIN operation)."""

@@ -85,31 +85,29 @@ class Field(enum.Enum):
     BIRTHPLACE = _Spec(EF06, 0x0C, 3, Coding.BCD, "出生地", 6, 5)
     BIRTH_DATE = _Spec(EF06, 0x0D, 4, Coding.BCD, "出生日期", 7, 6)
 
-    @property
-    def sfi(self) -> int:
-        return self.value.sfi
+    # Plain attributes, set once per member: reading them is an attribute lookup, not a property
+    # plus Enum ``.value`` (which the per-read parsing and decoding did hundreds of times).
+    sfi: int
+    tag: int
+    length: int  # the fixed value length L
+    coding: Coding
+    label: str  # the Chinese name of the item, for messages
 
-    @property
-    def tag(self) -> int:
-        return self.value.tag
+    def __init__(self, spec: _Spec) -> None:
+        self.sfi = spec.sfi
+        self.tag = spec.tag
+        self.length = spec.length
+        self.coding = spec.coding
+        self.label = spec.label
 
-    @property
-    def length(self) -> int:
-        """The fixed value length L."""
-        return self.value.length
-
-    @property
-    def coding(self) -> Coding:
-        return self.value.coding
-
-    @property
-    def label(self) -> str:
-        """The Chinese name of the item, for messages."""
-        return self.value.label
+    # Members are singletons compared by identity, so identity hashing is consistent with equality;
+    # it is done in C, unlike Enum's ``hash(self._name_)`` (Field keys every dict of a read).
+    __hash__ = object.__hash__
 
     def record_number(self, spec_version: str) -> int | None:
         """Record number on a card of this 规范版本 (None: the item does not exist there)."""
-        return self.value.record_v1 if spec_version.startswith("1") else self.value.record_v2
+        spec: _Spec = self.value
+        return spec.record_v1 if spec_version.startswith("1") else spec.record_v2
 
     @classmethod
     def by_tag(cls, sfi: int, tag: int) -> Field:
@@ -136,6 +134,10 @@ _LAYOUTS: dict[tuple[int, bool], tuple[Field, ...]] = {
 # the same keys → Σ (L + 2), the length of a multi-record read from record 1 (§3.3.1)
 _FILE_LENGTHS: dict[tuple[int, bool], int] = {
     key: sum(item.length + 2 for item in items) for key, items in _LAYOUTS.items()
+}
+# the same keys → the items a multi-record read must hold (姓名扩展 may be missing: read as empty)
+_REQUIRED: dict[tuple[int, bool], tuple[Field, ...]] = {
+    key: tuple(item for item in items if item is not Field.NAME_EXTENSION) for key, items in _LAYOUTS.items()
 }
 
 
@@ -179,28 +181,31 @@ def split_records(sfi: int, data: bytes, spec_version: str) -> dict[Field, bytes
     empty, like ``6A83`` on 4E), and a 4E on a 1.xx card is dropped.
     """
     data = bytes(data)
+    size = len(data)
     values: dict[Field, bytes] = {}
     pos = 0
-    while pos < len(data):
-        if pos + 2 > len(data):
+    while pos < size:
+        if pos + 2 > size:
             raise RecordFormatError(f"多记录读取的第 {pos + 1} 字节起不足一条记录")
         tag, length = data[pos], data[pos + 1]
-        try:
-            item = Field.by_tag(sfi, tag)
-        except KeyError:
-            raise RecordFormatError(f"多记录读取中有未知标签 {tag:02X}") from None
-        end = pos + 2 + length
-        if end > len(data):
+        item = _BY_TAG.get((sfi, tag))
+        if item is None:
+            raise RecordFormatError(f"多记录读取中有未知标签 {tag:02X}")
+        start = pos + 2
+        end = start + length
+        if end > size:
             raise RecordFormatError(f"多记录读取中{item.label}记录不完整")
         if item in values:
             raise RecordFormatError(f"多记录读取中{item.label}记录重复")
-        values[item] = parse_record(item, data[pos:end])
+        # `parse_record` on data[pos:end]: its tag and L ↔ size checks hold here by construction.
+        if length != item.length:
+            raise RecordFormatError(f"{item.label}长度为 {length} 字节，应为 {item.length} 字节")
+        values[item] = data[start:end]
         pos = end
-    if not has_name_extension(spec_version):
+    v1 = not has_name_extension(spec_version)
+    if v1:
         values.pop(Field.NAME_EXTENSION, None)
-    missing = [
-        i.label for i in file_items(sfi, spec_version) if i not in values and i is not Field.NAME_EXTENSION
-    ]
+    missing = [i.label for i in _REQUIRED.get((sfi, v1), ()) if i not in values]
     if missing:
         raise RecordFormatError(f"多记录读取缺少{'、'.join(missing)}")
     return values
@@ -208,34 +213,38 @@ def split_records(sfi: int, data: bytes, spec_version: str) -> dict[Field, bytes
 
 def is_blank(value: bytes) -> bool:
     """A value of every byte ``FF``: an unwritten record of a 预制卡."""
-    return bool(value) and all(b == 0xFF for b in value)
+    return bool(value) and not bytes(value).lstrip(b"\xff")
 
 
 def _bcd_digits(item: Field, value: bytes) -> str:
-    digits: list[str] = []
-    for byte in value:
-        for nibble in (byte >> 4, byte & 0x0F):
-            if nibble == 0x0F:
-                return "".join(digits)
-            if nibble > 9:
-                raise RecordFormatError(f"{item.label}含非法的 BCD 半字节 {nibble:X}")
-            digits.append(str(nibble))
-    return "".join(digits)
+    # The nibbles as hex digits, up to the first F; any a–e left before it is an illegal nibble.
+    digits = value.hex()
+    end = digits.find("f")
+    if end >= 0:
+        digits = digits[:end]
+    if digits and not digits.isdigit():
+        nibble = next(c for c in digits if not c.isdigit())
+        raise RecordFormatError(f"{item.label}含非法的 BCD 半字节 {nibble.upper()}")
+    return digits
 
 
 def decode(item: Field, value: bytes) -> str:
     """Text of a value read from the card; "" when blank. GBK names: see `decode_name`."""
-    if item.coding is Coding.BINARY:
-        return bytes(value).hex().upper()
-    if is_blank(value):
+    value = bytes(value)
+    coding = item.coding
+    if coding is Coding.BINARY:
+        return value.hex().upper()
+    if value and not value.lstrip(b"\xff"):  # `is_blank`, inline: this runs for every item read
         return ""
-    if item.coding is Coding.BCD:
+    if coding is Coding.BCD:
         return _bcd_digits(item, value)
-    stripped = bytes(value).rstrip(b"\x00\xff")
-    if item.coding is Coding.ASCII:
-        if any(not 0x20 <= b < 0x7F for b in stripped):
-            raise RecordFormatError(f"{item.label}含非 ASCII 可见字符")
-        return stripped.decode("ascii")
+    stripped = value.rstrip(b"\x00\xff")
+    if coding is Coding.ASCII:
+        if stripped.isascii():
+            text = stripped.decode("ascii")
+            if text.isprintable():  # on ASCII text: every byte in 20–7E
+                return text
+        raise RecordFormatError(f"{item.label}含非 ASCII 可见字符")
     text, _ = decode_name(stripped, b"")
     return text
 

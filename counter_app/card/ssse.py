@@ -8,6 +8,8 @@ Key operations run only when the card's 算法标识 is supported.
 
 from __future__ import annotations
 
+import functools
+
 from counter_app.card import tlv
 from counter_app.card.apdu import Channel, Command
 from counter_app.card.errors import AlgorithmNotSupported, NoKeyProvider, ProtocolError, TlvFormatError
@@ -25,9 +27,24 @@ ALL_RECORDS_FROM_P1 = 0x05  # READ RECORD P2 bits 3–1 = 101 (§3.3.1)
 # A card without the multi-record read answers one of these (§3.3.1): read one record at a time.
 MULTI_READ_REFUSALS = frozenset({0x6A86, 0x6A81, 0x6D00, 0x6A83})
 
+# Commands are immutable: the ones every read sends are built once.
+_SELECT_SSSE = Command(0x00, 0xA4, 0x04, 0x00, SSSE_AID, kind=Kind.SELECT)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_file_command(sfi: int, le: int) -> Command:
+    return Command(0x00, 0xB2, 0x01, (sfi << 3) | ALL_RECORDS_FROM_P1, le=le, kind=Kind.READ_RECORD)
+
 
 def algorithm_of(fci: bytes) -> int:
     """算法标识: tag 86 inside 9F0C of the FCI; ``01`` when absent (§2.2). Raises `TlvFormatError`."""
+    return _algorithm_of(bytes(fci))
+
+
+# Every card of an issuer answers SELECT with the same FCI: parse each distinct FCI once. A
+# malformed one is not cached (lru_cache keeps no exceptions) and raises again on every call.
+@functools.lru_cache(maxsize=64)
+def _algorithm_of(fci: bytes) -> int:
     container = tlv.find(tlv.parse(fci), 0x9F0C)
     if container is None:
         return DEFAULT_ALGORITHM
@@ -50,7 +67,7 @@ class SsseApplication:
 
     def select(self) -> int:
         """SELECT SSSE (empties the card's security state); return its 算法标识."""
-        fci = self.channel.command(Command(0x00, 0xA4, 0x04, 0x00, SSSE_AID, kind=Kind.SELECT))
+        fci = self.channel.command(_SELECT_SSSE)
         self.algorithm = algorithm_of(fci)
         return self.algorithm
 
@@ -89,14 +106,7 @@ class SsseApplication:
         Any other status is the error a single read would give; a malformed answer raises
         `RecordFormatError`.
         """
-        command = Command(
-            0x00,
-            0xB2,
-            0x01,
-            (sfi << 3) | ALL_RECORDS_FROM_P1,
-            le=file_length(sfi, spec_version),
-            kind=Kind.READ_RECORD,
-        )
+        command = _read_file_command(sfi, file_length(sfi, spec_version))
         response = self.channel.exchange(command)
         if response.sw in MULTI_READ_REFUSALS:
             return None

@@ -7,7 +7,6 @@ Padding bytes ``00`` and ``FF`` between objects are skipped (ISO 7816-4). Any ma
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from counter_app.card.errors import TlvFormatError
@@ -70,20 +69,31 @@ def _parse(data: bytes, depth: int) -> tuple[Tlv, ...]:
         raise TlvFormatError("嵌套过深")
     items: list[Tlv] = []
     pos = 0
-    while pos < len(data):
-        if data[pos] in (0x00, 0xFF):
+    size = len(data)
+    while pos < size:
+        first = data[pos]
+        if first == 0x00 or first == 0xFF:
             pos += 1
             continue
-        tag, pos = _read_tag(data, pos)
-        length, pos = _read_length(data, pos)
-        if pos + length > len(data):
+        # one-byte tags and short-form lengths, the usual case, are read inline
+        if first & 0x1F == 0x1F:
+            tag, pos = _read_tag(data, pos)
+        else:
+            tag = first
+            pos += 1
+        if pos < size and data[pos] < 0x80:
+            length = data[pos]
+            pos += 1
+        else:
+            length, pos = _read_length(data, pos)
+        if pos + length > size:
             raise TlvFormatError(f"标签 {tag:X} 的长度 {length} 超出数据")
-        value = bytes(data[pos : pos + length])
+        value = data[pos : pos + length]
         pos += length
-        item = Tlv(tag, value)
-        if item.constructed:
-            item = Tlv(tag, value, _parse(value, depth + 1))
-        items.append(item)
+        if first & 0x20:  # constructed (`Tlv.constructed`: bit 6 of the first tag byte)
+            items.append(Tlv(tag, value, _parse(value, depth + 1)))
+        else:
+            items.append(Tlv(tag, value))
     return tuple(items)
 
 
@@ -92,12 +102,13 @@ def parse(data: bytes) -> tuple[Tlv, ...]:
     return _parse(bytes(data), 0)
 
 
-def _walk(items: tuple[Tlv, ...]) -> Iterator[Tlv]:
-    for item in items:
-        yield item
-        yield from _walk(item.children)
-
-
 def find(items: tuple[Tlv, ...], tag: int) -> Tlv | None:
     """The first object with ``tag`` at any depth (depth first, in order), or None."""
-    return next((item for item in _walk(items) if item.tag == tag), None)
+    for item in items:
+        if item.tag == tag:
+            return item
+        if item.children:
+            found = find(item.children, tag)
+            if found is not None:
+                return found
+    return None
