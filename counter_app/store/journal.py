@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,10 @@ from counter_app.store.engine import create_private, make_engine, reading
 from counter_app.store.errors import DuplicateAcceptanceNumber, HolderRefLooksLikeIdNumber, StoreKeyMismatch
 from counter_app.store.keys import KeyringKeySource, KeySource, obtain_master_secret
 from counter_app.store.migrate import upgrade
-from counter_app.store.models import flow_checkpoints, store_meta, transactions
+from counter_app.store.models import flow_checkpoints, outbox_messages, store_meta, transactions
 from counter_app.store.outbox import Outbox
 from counter_app.store.replica import Replica
+from counter_app.store.sealed import SealedValues
 from counter_app.workflows.ports import Clock, TransactionRecord
 
 KEY_CHECK = "key_check"
@@ -72,6 +73,7 @@ class Store:
         self.outbox = Outbox(engine, cipher, clock.now)
         self.replica = Replica(engine, cipher, clock.now)
         self.archive = FormArchive(engine, cipher, clock.now)
+        self.sealed = SealedValues(engine, cipher)
 
     @classmethod
     def open(cls, path: Path, key_source: KeySource | None = None, *, clock: Clock | None = None) -> Store:
@@ -239,6 +241,27 @@ class Store:
         """Remember the head the server acknowledged (the sync relay calls this)."""
         with self._engine.begin() as connection:
             audit.record_acknowledged_head(connection, acknowledged, self._clock.now())
+
+    def acknowledge(
+        self, message_ids: str | Sequence[str], acknowledged_head: audit.AuditHead | None
+    ) -> None:
+        """The server answered these messages: mark them acknowledged and keep the head it acknowledged,
+        in one transaction (the sync relay calls this; ``fault_hook("acknowledging")`` runs between the
+        status updates and the head)."""
+        ids = [message_ids] if isinstance(message_ids, str) else list(message_ids)
+        at = audit.iso(self._clock.now())
+        with self._engine.begin() as connection:
+            for message_id in ids:
+                result = connection.execute(
+                    sa.update(outbox_messages)
+                    .where(outbox_messages.c.id == message_id)
+                    .values(status=outbox.OutboxStatus.ACKNOWLEDGED.value, acknowledged_at=at)
+                )
+                if result.rowcount != 1:
+                    raise outbox.UnknownOutboxMessage(message_id)
+            self.fault_hook("acknowledging")
+            if acknowledged_head is not None:
+                audit.record_acknowledged_head(connection, acknowledged_head, self._clock.now())
 
     def last_acknowledged_head(self) -> audit.AuditHead | None:
         with self._reader.connect() as connection:

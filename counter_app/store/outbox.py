@@ -19,7 +19,7 @@ from counter_app.store.audit import AuditHead, iso
 from counter_app.store.crypto import FieldCipher
 from counter_app.store.engine import reading
 from counter_app.store.errors import StoreError
-from counter_app.store.models import outbox_messages
+from counter_app.store.models import outbox_messages, transactions
 
 
 class OutboxStatus(enum.StrEnum):
@@ -144,6 +144,31 @@ class Outbox:
         with self._reader.connect() as connection:
             return [self._message(row) for row in connection.execute(query)]
 
+    def unsettled(self, limit: int = 50) -> list[OutboxMessage]:
+        """The first messages still to deliver (pending, or sent without an answer), in order.
+
+        Unlike `due` it ignores the retry time: the relay sends in order, so a message waiting for its
+        retry holds back the ones behind it.
+        """
+        query = (
+            sa.select(outbox_messages)
+            .where(outbox_messages.c.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENT.value]))
+            .order_by(outbox_messages.c.seq)
+            .limit(limit)
+        )
+        with self._reader.connect() as connection:
+            return [self._message(row) for row in connection.execute(query)]
+
+    def recorded_by(self, acceptance_number: str) -> str | None:
+        """The 工号 that recorded the message's transaction (it is sent under that operator's sign-in)."""
+        with self._reader.connect() as connection:
+            value = connection.execute(
+                sa.select(transactions.c.operator_number).where(
+                    transactions.c.acceptance_number == acceptance_number
+                )
+            ).scalar()
+        return None if value is None else str(value)
+
     def _update(self, message_id: str, **values: Any) -> None:
         with self._engine.begin() as connection:
             result = connection.execute(
@@ -155,6 +180,18 @@ class Outbox:
     def mark_sent(self, message_id: str) -> None:
         """The relay is sending it now: one more attempt."""
         self._update(message_id, status=OutboxStatus.SENT.value, attempts=outbox_messages.c.attempts + 1)
+
+    def mark_sent_many(self, message_ids: list[str]) -> None:
+        """`mark_sent` for several messages in one transaction (the relay sends them together)."""
+        with self._engine.begin() as connection:
+            for message_id in message_ids:
+                result = connection.execute(
+                    sa.update(outbox_messages)
+                    .where(outbox_messages.c.id == message_id)
+                    .values(status=OutboxStatus.SENT.value, attempts=outbox_messages.c.attempts + 1)
+                )
+                if result.rowcount != 1:
+                    raise UnknownOutboxMessage(message_id)
 
     def mark_failed(self, message_id: str, error: str, retry_at: datetime) -> None:
         """Sending failed (network, server busy): back to pending, retried at ``retry_at``."""

@@ -102,15 +102,24 @@ class Replica:
 
     # ---- writing
 
-    def _upsert(self, connection: sa.Connection, table: sa.Table, key: str, values: dict[str, Any]) -> None:
-        changing = {k: v for k, v in values.items() if k != key}
-        statement = insert(table).values(**values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[key],
-            set_=changing,
-            where=statement.excluded.version >= table.c.version,
+    @staticmethod
+    def _upsert(connection: sa.Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:
+        """Insert or update ``rows`` (one statement, executed for all of them); never to an older version.
+
+        Runs as the driver's ``executemany`` with plain tuples (every value here is already what SQLite
+        stores: text, integers, blobs, None), so a page of ten thousand rows costs one statement.
+        """
+        if not rows:
+            return
+        columns = list(rows[0])
+        names = ", ".join(columns)
+        marks = ", ".join("?" for _ in columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+        statement = (
+            f"INSERT INTO {table.name} ({names}) VALUES ({marks}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE excluded.version >= {table.name}.version"
         )
-        connection.execute(statement)
+        connection.exec_driver_sql(statement, [tuple(row[c] for c in columns) for row in rows])
 
     def _person_values(self, person: ReplicaPerson, synced_at: str) -> dict[str, Any]:
         enc = self._cipher.encrypt_text
@@ -190,16 +199,37 @@ class Replica:
     ) -> None:
         """Apply changed rows and (optionally) move a feed's cursor, all in one transaction."""
         synced_at = iso(self._now())
+        person_rows = [self._person_values(person, synced_at) for person in persons]
+        card_rows = [self._card_values(card, synced_at) for card in cards]
+        payment_rows = [self._payment_values(payment, synced_at) for payment in payments]
         with self._engine.begin() as connection:
-            for person in persons:
-                self._upsert(connection, replica_persons, "person_id", self._person_values(person, synced_at))
-            for card in cards:
-                self._upsert(connection, replica_cards, "card_ref", self._card_values(card, synced_at))
-            for payment in payments:
-                values = self._payment_values(payment, synced_at)
-                self._upsert(connection, replica_subsidy_payments, "payment_id", values)
+            self._upsert(connection, replica_persons, "person_id", person_rows)
+            self._upsert(connection, replica_cards, "card_ref", card_rows)
+            self._upsert(connection, replica_subsidy_payments, "payment_id", payment_rows)
             if cursor is not None:
                 self._set_cursor(connection, *cursor, synced_at)
+
+    def known_persons(self, person_ids: Iterable[str]) -> set[str]:
+        """Which of these persons the replica holds (the feed keeps them current)."""
+        wanted = list(dict.fromkeys(person_ids))
+        found: set[str] = set()
+        with self._reader.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                query = sa.select(replica_persons.c.person_id).where(replica_persons.c.person_id.in_(chunk))
+                found.update(str(value) for value in connection.execute(query).scalars())
+        return found
+
+    def person_ids(self) -> set[str]:
+        """Every person the replica holds."""
+        with self._reader.connect() as connection:
+            return {str(v) for v in connection.execute(sa.select(replica_persons.c.person_id)).scalars()}
+
+    def clear(self) -> None:
+        """Forget every replicated row and every cursor (a full resync starts from nothing)."""
+        with self._engine.begin() as connection:
+            for table in (replica_subsidy_payments, replica_cards, replica_persons, sync_cursors):
+                connection.execute(sa.delete(table))
 
     # ---- reading persons
 
@@ -315,6 +345,22 @@ class Replica:
                 sa.select(sync_cursors.c.position).where(sync_cursors.c.feed == feed)
             ).scalar()
         return int(value or 0)
+
+    def cursor_or_none(self, feed: str) -> int | None:
+        """Like `cursor`, but None when the feed was never read (rather than 0)."""
+        with self._reader.connect() as connection:
+            value = connection.execute(
+                sa.select(sync_cursors.c.position).where(sync_cursors.c.feed == feed)
+            ).scalar()
+        return None if value is None else int(value)
+
+    def cursor_time(self, feed: str) -> datetime | None:
+        """When a feed's cursor last moved (the replica is current as of then), or None."""
+        with self._reader.connect() as connection:
+            value = connection.execute(
+                sa.select(sync_cursors.c.updated_at).where(sync_cursors.c.feed == feed)
+            ).scalar()
+        return None if value is None else datetime.fromisoformat(str(value))
 
     def set_cursor(self, feed: str, position: int) -> None:
         with self._engine.begin() as connection:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from counter_app.domain.catalog import OfflineMode, Source
+from counter_app.domain.catalog import OfflineMode, ServiceItem, Source
 from counter_app.domain.errors import DomainError
 from counter_app.domain.operators import (
     ItemCode,
@@ -65,6 +65,22 @@ from counter_app.workflows.proxy import (
 CONFIRM = Choice("confirm", "确认办理")
 
 
+def offline_refusal(item: ServiceItem, *, offline: bool) -> DomainError | None:
+    """The one decision of DOMAIN §2's offline column (离线办理规则): the refusal of ``item`` now, or None.
+
+    Online-only items refuse while offline; queued, replica-read and local-only items go ahead (their
+    flows then queue the command, read the replica or stay local). The flows check it before they
+    start; the sync layer's availability list for the UI asks the same function.
+    """
+    if offline and item.offline.value is OfflineMode.ONLINE_ONLY:
+        return refusal(
+            "offline_not_allowed",
+            f"{item.short_name}须联网办理，当前无法连接社保卡中心系统（离线）。",
+            "请待网络恢复后再办理；可先为办事人登记需求。",
+        )
+    return None
+
+
 class ServiceFlow(Flow):
     """A flow of one service item of the catalog, with the shared steps."""
 
@@ -78,12 +94,9 @@ class ServiceFlow(Flow):
         check_operator_at_outlet(ctx.operator, ctx.outlet)
         check_item_offered(ctx.outlet, ItemCode(self.item_code))
         self.check_variant(self.variant)
-        if ctx.offline and self.item.offline.value is OfflineMode.ONLINE_ONLY:
-            raise refusal(
-                "offline_not_allowed",
-                f"{self.item.short_name}须联网办理，当前无法连接社保卡中心系统（离线）。",
-                "请待网络恢复后再办理；可先为办事人登记需求。",
-            )
+        refused = offline_refusal(self.item, offline=ctx.offline)
+        if refused is not None:
+            raise refused
         self.data["variant_fixed"] = self.variant is not None
 
     def catalog_variant(self, variant: str | None) -> str | None:

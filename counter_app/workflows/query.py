@@ -2,8 +2,9 @@
 
 The card is read if present (EF05/EF06; a 3.0 card's EF06 needs the PSAM), else the holder is found
 by 证件. Online the record is the server's; offline it is the local replica's, marked with its
-age (数据截至). Every bank outlet may query every card (DOMAIN §1). A query changes nothing but is
-recorded (who looked at whose data) and its 业务受理表 printed.
+age (数据截至), with the subsidy payments where the replica holds them. Every bank outlet may query
+every card (DOMAIN §1). A query changes nothing but is recorded (who looked at whose data) and its
+业务受理表 printed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from counter_app.workflows import forms, people
 from counter_app.workflows.base import Choice, InputInvalid, Page, StepDef, StepKind, jsonable, refusal
 from counter_app.workflows.common import ServiceFlow
 from counter_app.workflows.people import Record, text
+from counter_app.workflows.ports import CentralUnavailable
 from counter_app.workflows.proxy import ProxyRules
 
 DONE = Choice("done", "查询完毕，记录并打印")
@@ -38,9 +40,7 @@ class QueryFlow(ServiceFlow):
             self.identify_step(),
             self.presenter_step(),
             self.materials_step(),
-            self.command_step(
-                "lookup", "查询补贴发放记录", self._load_subsidies, when=lambda: not self.ctx.offline
-            ),
+            self.command_step("lookup", "查询补贴发放记录", self._load_subsidies),
             self.result_step(),
             self.finish_step(),
         ]
@@ -134,12 +134,17 @@ class QueryFlow(ServiceFlow):
             return
         today = self.ctx.today()
         start_year, start_month = divmod(today.year * 12 + today.month - 1 - (_SUBSIDY_MONTHS - 1), 12)
-        payments = self.ctx.central.subsidy_payments(
-            str(person["id"]),
-            household=False,
-            period_from=f"{start_year:04d}{start_month + 1:02d}",
-            period_to=f"{today:%Y%m}",
-        )
+        try:
+            payments = self.ctx.central.subsidy_payments(
+                str(person["id"]),
+                household=False,
+                period_from=f"{start_year:04d}{start_month + 1:02d}",
+                period_to=f"{today:%Y%m}",
+            )
+        except CentralUnavailable:
+            if not self.ctx.offline:
+                raise
+            return  # offline, and the local replica does not hold this person's payments
         self.data["subsidies"] = [jsonable(p) for p in payments]
 
     def result_step(self) -> StepDef:
