@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from smartcard import scard
 
+from counter_app.threads import assert_not_gui_thread
 from counter_app.workflows.ports import CardRemovedError, TransportError
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ class PcscTransport:
         return self._atr
 
     def transmit(self, command: bytes | bytearray) -> bytes:
+        assert_not_gui_thread("PC/SC transmit")
         self._devices.assert_device_thread()
         if self.closed:
             raise CardRemovedError("卡片已拔出，请重新插卡")
