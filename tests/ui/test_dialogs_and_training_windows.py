@@ -136,10 +136,10 @@ def test_pin_pad_window_shows_the_prompt_and_digit_count_never_the_digits(shell:
         ui = pad_window.ui  # type: ignore[attr-defined]
         assert ui.promptLabel.text() == "待机"
         host = SerialPinPad(pad.port)
-        host.open()
         result: dict[str, object] = {}
 
-        def collect() -> None:
+        def collect() -> None:  # the device side runs off the GUI thread, as in the app
+            host.open()
             with host.collect(PinRequest(PinEntryKind.VERIFY, 6, 6, 10)) as entries:
                 result["outcome"] = entries.outcome
                 result["digits"] = len(entries.entries[0].digits) if entries.entries else 0
