@@ -163,11 +163,14 @@ def production_services(settings: Settings, sync: ProductionSync) -> ShellServic
 def training_services(settings: Settings, environment: TrainingEnvironment) -> ShellServices:
     """培训模式: everything embedded (see `counter_app.training`)."""
     from counter_app.ui.services import ShellServices
+    from counter_app.ui.wizards import WizardLauncher
+    from counter_app.ui.wizards.compose import training_context
 
     printer = environment.printer
     return ShellServices(
         settings=settings,
         devices=environment.devices,
+        start_flow=WizardLauncher(training_context(environment)),
         probes=environment.probes(),
         training=environment.parts(),
         diagnose=_diagnose_text,

@@ -105,6 +105,9 @@ class MainWindow(QMainWindow):
             self.card_panel.show_waiting(self.tr("未配置读卡器"))
             for device in (Device.CARD_READER, Device.PSAM):
                 self.status.show(DeviceStatus(device, Health.WARNING, self.tr("未配置")))
+        attach = getattr(services.start_flow, "attach", None)
+        if callable(attach):  # a WizardLauncher: it opens wizards over this window, with its tasks
+            attach(self)
         self._show_session()
 
     # -- construction ---------------------------------------------------------------------------
