@@ -253,11 +253,13 @@ class SerialPinPad:
     def _write(self, frame: bytearray) -> None:
         port = self._port()
         try:
-            fileno = getattr(port, "fileno", None)
-            if fileno is None:  # no descriptor (Windows): pyserial copies the frame into bytes
+            fd = port.fileno()
+        except (OSError, ValueError):  # no descriptor (Windows): pyserial copies the frame into bytes
+            fd = None
+        try:
+            if fd is None:
                 port.write(frame)
                 return
-            fd = fileno()
             with memoryview(frame) as view:
                 sent = 0
                 while sent < len(view):

@@ -83,9 +83,8 @@ def test_citizen_cancel_pad_timeout_and_clerk_cancel_are_distinct_outcomes(
     pad.script("73*")
     assert host.collect(PinRequest(PinEntryKind.VERIFY)).outcome is PinPadOutcome.CITIZEN_CANCELLED
     pad.script("73")
-    started = time.monotonic()
     assert host.collect(PinRequest(PinEntryKind.VERIFY, timeout_seconds=1)).outcome is PinPadOutcome.TIMED_OUT
-    assert time.monotonic() - started < 1.4  # the pad's own timer, not the host's later deadline
+    assert pad.host_cancels == 0  # the pad's own timer ended it, not the host's later deadline
     pad.script("73")
     threading.Timer(0.3, host.cancel).start()
     assert host.collect(PinRequest(PinEntryKind.CHANGE)).outcome is PinPadOutcome.CLERK_CANCELLED
@@ -98,7 +97,7 @@ def test_a_silent_pad_is_timed_out_by_the_host_deadline(pad: TrainingPinPad, hos
     pad.script("7")
     started = time.monotonic()
     assert host.collect(PinRequest(PinEntryKind.VERIFY, timeout_seconds=1)).outcome is PinPadOutcome.TIMED_OUT
-    assert 1.4 <= time.monotonic() - started < 3  # timeout + grace (0.5 s)
+    assert 1.4 <= time.monotonic() - started < 6  # timeout + grace (0.5 s), generous under load
     assert pad.host_cancels == 1  # the host ended the entry on the pad too
 
 

@@ -129,7 +129,7 @@ def test_a_helper_that_hangs_is_timed_out_and_replaced(tmp_path: Path) -> None:
             client.collect(PinRequest(PinEntryKind.VERIFY, timeout_seconds=1)).outcome
             is PinPadOutcome.TIMED_OUT
         )
-        assert time.monotonic() - started < 5 and client._process is None  # killed, restarted on next use
+        assert time.monotonic() - started < 15 and client._process is None  # killed, restarted on next use
         assert client.cancel() is False  # this helper said it cannot cancel
     finally:
         client.stop()
