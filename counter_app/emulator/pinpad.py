@@ -308,12 +308,15 @@ class TrainingPinPad:
             _wipe(payload)
 
     def _end(self, command: int, ending: str, payload: bytes | bytearray = b"") -> None:
-        active = self._active
+        active, self._active = self._active, None  # the prompt is gone before the host hears why
         if active is None:
             return
-        self._send(command, active.prompt.seq, payload)
-        self._emit(PadEvent("ended", active.prompt, len(active.digits), ending))
-        self._finish()
+        try:
+            self._send(command, active.prompt.seq, payload)
+            self._emit(PadEvent("ended", active.prompt, len(active.digits), ending))
+        finally:
+            _wipe(active.digits)
+            _wipe(active.mask)
 
     def _finish(self) -> None:
         active, self._active = self._active, None
