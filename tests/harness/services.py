@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import os
 import pwd
@@ -92,6 +93,7 @@ class Service(ABC):
 
 VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
+PCSCD_LOCK = Path(tempfile.gettempdir()) / "counter-test-pcscd.lock"  # one test run at a time (Pcscd)
 PCSCD_PIDFILE = Path("/run/pcscd/pcscd.pid")
 
 
@@ -137,8 +139,33 @@ class Pcscd(Service):
     """
 
     name = "pcscd"
+    _lock: int | None = None
 
     def start(self) -> dict[str, str]:
+        self._take_machine_lock()
+        try:
+            return self._start()
+        except BaseException:
+            self._release_machine_lock()
+            raise
+
+    def _take_machine_lock(self) -> None:
+        """One test run at a time uses the machine's pcscd and the fixed vpcd ports: a second one
+        waits here (its readers, cards and restarts would otherwise collide with the first's)."""
+        fd = os.open(PCSCD_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("[harness] pcscd: another test run is using it; waiting for it to finish", flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        self._lock = fd
+
+    def _release_machine_lock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing drops the flock
+            self._lock = None
+
+    def _start(self) -> dict[str, str]:
         if not VPCD_CONF.exists():
             raise ServiceFailed(f"pcscd: {VPCD_CONF} is missing; install vsmartcard-vpcd (make test does)")
         card_reader, psam_reader = vpcd_reader_names()
@@ -179,9 +206,12 @@ class Pcscd(Service):
     def stop(self) -> None:
         """Stop our pcscd, and one a test restarted in its place (never one we did not start)."""
         ours = self.process is not None
-        super().stop()
-        if ours:
-            stop_running_pcscd()
+        try:
+            super().stop()
+            if ours:
+                stop_running_pcscd()
+        finally:
+            self._release_machine_lock()
 
 
 def launch_pcscd(log: Path) -> subprocess.Popen[bytes]:
