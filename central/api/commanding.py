@@ -9,19 +9,25 @@ stored answer for a key it has seen (``Idempotent-Replayed: true``). See
 
 from __future__ import annotations
 
+import inspect
+import json
+import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
-from fastapi import Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from central.api.deps import Access, AccessDep, ConfirmerHeader
+from central.api.fast import FAST_PATHS, FastPath
 from central.core.problems import MEDIA_TYPE, Problem, refusal
 from central.services.actors import ActorClaim
-from central.services.auth import confirmer_number
+from central.services.auth import CONFIRMER_HEADER, COUNTER_KEY_HEADER, confirmer_number
 from central.services.common import CommandContext
 from central.services.idempotency import (
     HEADER,
@@ -114,7 +120,7 @@ class Runner:
         acknowledged: list[AuditHead] = []
 
         def finish(session: Session, result: dict[str, Any]) -> dict[str, Any]:
-            body: dict[str, Any] = jsonable_encoder(model.model_validate(result).model_dump(mode="json"))
+            body: dict[str, Any] = model.model_validate(result).model_dump(mode="json")
             if head is not None and principal.counter_id is not None:
                 acknowledged.append(anchor_audit_head(session, principal.counter_id, head, now))
             self.store.complete(session, claimed, 200, body, now)
@@ -178,3 +184,74 @@ async def get_runner(
 
 
 RunnerDep = Annotated[Runner, Depends(get_runner)]
+
+
+# --------------------------------------------------------------------------------------------
+# The fast path of the commands (see central.api.fast)
+# --------------------------------------------------------------------------------------------
+
+_CONFIRMER_MAX = 200
+_KEY_MAX = 257
+
+
+def register_fast_commands(router: APIRouter) -> None:
+    """Give every command of ``router`` shaped ``(body: <model>, run: RunnerDep) -> JSONResponse`` a fast path.
+
+    The fast path reads what FastAPI would resolve — the JSON body validated by the same model, the
+    ``Idempotency-Key``, ``X-Confirmer-Token`` and ``X-Audit-Head`` headers within the same limits,
+    the credentials — without FastAPI's dependency machinery, and then runs the endpoint itself in the
+    thread pool exactly as FastAPI does. A request of any other shape (another content type, a missing,
+    repeated or malformed header, a body that does not validate …) is handed to FastAPI untouched, so
+    every error answer stays FastAPI's own; nothing has been done when it is.
+    """
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        hints = get_type_hints(route.endpoint)
+        model = hints.get("body")
+        if (
+            list(inspect.signature(route.endpoint).parameters) == ["body", "run"]
+            and isinstance(model, type)
+            and issubclass(model, BaseModel)
+            and hints.get("return") is JSONResponse
+        ):
+            FAST_PATHS[route.endpoint] = _command_path(route.endpoint, model)
+
+
+def _command_path(endpoint: Callable[..., JSONResponse], model: type[BaseModel]) -> FastPath:
+    async def answer(request: Request, route: APIRoute) -> Response | None:
+        headers = request.headers
+        if headers.get("content-type", "").partition(";")[0].strip().lower() != "application/json":
+            return None
+        keys = headers.getlist(HEADER)
+        confirmers = headers.getlist(CONFIRMER_HEADER)
+        heads = headers.getlist(AUDIT_HEAD_HEADER)
+        if len(keys) != 1 or len(confirmers) > 1 or len(heads) > 1:
+            return None
+        key = keys[0]
+        if not 1 <= len(key) <= _KEY_MAX or _KEY_RULE.search(key) is None:
+            return None
+        confirmer = confirmers[0] if confirmers else None
+        head = heads[0] if heads else None
+        if (confirmer is not None and len(confirmer) > _CONFIRMER_MAX) or (
+            head is not None and _HEAD_RULE.search(head) is None
+        ):
+            return None
+        raw = await request.body()
+        if not raw:
+            return None
+        try:
+            body = model.model_validate(json.loads(raw))
+        except ValueError:  # not JSON, or does not validate (pydantic's ValidationError is a ValueError)
+            return None
+        access = Access(request, headers.get("authorization"), headers.get(COUNTER_KEY_HEADER) or None)
+        idempotent = IdempotentRequest.parse(key, request.method, request.url.path, raw)
+        runner = Runner(request, access, idempotent, confirmer, head)
+        response: JSONResponse = await run_in_threadpool(endpoint, body=body, run=runner)
+        return response
+
+    return answer
+
+
+_KEY_RULE = re.compile(KEY_PATTERN)
+_HEAD_RULE = re.compile(AUDIT_HEAD_PATTERN)

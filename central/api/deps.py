@@ -2,23 +2,32 @@
 
 Every route except ``/health`` needs credentials: an operator token (``Authorization: Bearer``)
 bound to the counter that sends its own credential (``X-Counter-Key``); ``/auth/sign-in`` and
-``/counters/me/*`` need only the counter's. The dependencies here only *read* the headers (async,
-no I/O); the checks against the database run in the route's worker thread (``Access.require``),
-together with the route's own work.
+``/counters/me/*`` need only the counter's. The dependencies here only *read* the headers and the
+app's state (``async``, no I/O: FastAPI would run a plain ``def`` dependency in the thread pool);
+the checks run in the route: ``Access.require`` in a synchronous route's worker thread, or
+``await Access.require_async`` in the async lookups (a token this worker verified within
+``CENTRAL_AUTH_CACHE_SECONDS`` without I/O, otherwise the same check in the thread pool).
+
+``read`` runs a lookup: on the async read pool when there is one (PostgreSQL), else the
+synchronous lookup in the thread pool (SQLite, or the pool switched off).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from central.core.clock import Clock
 from central.core.config import Settings
 from central.core.db import Database
 from central.core.problems import forbidden
+from central.core.reads import Connection, ReadPool
 from central.services.auth import COUNTER_KEY_HEADER, Authenticator, Principal
 from counter_app.domain.operators import Role
 
@@ -38,17 +47,20 @@ counter_scheme = APIKeyHeader(
 )
 
 
-def get_db(request: Request) -> Database:
+T = TypeVar("T")
+
+
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
@@ -69,6 +81,19 @@ class Access:
     def require(self, roles: frozenset[Role] | None = None, *, counter: bool = True) -> Principal:
         """The signed-in operator (401 otherwise), of one of ``roles`` (403 otherwise), at a counter."""
         principal = self.authenticator.authenticate(self.authorization, self.counter_key)
+        return self.admit(principal, roles, counter=counter)
+
+    async def require_async(self, roles: frozenset[Role] | None = None, *, counter: bool = True) -> Principal:
+        """``require`` for async routes: no I/O on the event loop (a cache miss checks in a thread)."""
+        principal = self.authenticator.cached(self.authorization, self.counter_key)
+        if principal is None:
+            principal = await run_in_threadpool(
+                self.authenticator.authenticate, self.authorization, self.counter_key
+            )
+        return self.admit(principal, roles, counter=counter)
+
+    def admit(self, principal: Principal, roles: frozenset[Role] | None, *, counter: bool) -> Principal:
+        """``principal``, if of one of ``roles`` (403 otherwise) and at a counter when ``counter``."""
         self.request.state.principal = str(principal)
         if roles is not None and principal.role not in roles:
             raise forbidden(
@@ -79,6 +104,22 @@ class Access:
         if counter and principal.counter_id is None:
             raise forbidden("counter_required", "此功能须在登记过的柜台登录后使用。")
         return principal
+
+
+async def read(
+    request: Request, fast: Callable[[Connection], Awaitable[T]], slow: Callable[[Session], T]
+) -> T:
+    """A lookup: ``fast`` on the async read pool if the app has one, else ``slow`` in a read session."""
+    pool: ReadPool | None = getattr(request.app.state, "reads", None)
+    if pool is not None:
+        return await pool.run(fast)
+    db: Database = request.app.state.db
+
+    def in_thread() -> T:
+        with db.read() as session:
+            return slow(session)
+
+    return await run_in_threadpool(in_thread)
 
 
 async def get_access(

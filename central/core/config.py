@@ -19,7 +19,16 @@
 | ``CENTRAL_IDEMPOTENCY_LEASE_SECONDS`` | ``60`` | after this a request still "in flight" is taken as dead and its key may be retried |
 | ``CENTRAL_FEED_RETENTION_DAYS`` | ``90`` | change-feed history kept; an older cursor gets ``410 Gone`` |
 | ``CENTRAL_FEED_PAGE_MAX`` / ``CENTRAL_SNAPSHOT_PAGE_MAX`` | ``1000`` / ``2000`` | largest page of the feed and of the snapshot |
-| ``CENTRAL_BENCH_ENDPOINTS`` | ``false`` | expose ``GET /bench/ceiling`` (benchmarks only) |
+| ``CENTRAL_DB_POOL_SIZE`` / ``CENTRAL_DB_MAX_OVERFLOW`` | ``10`` / ``10`` | PostgreSQL: SQLAlchemy connections per worker kept open / opened beyond them under load (commands, other routes) |
+| ``CENTRAL_READ_POOL_SIZE`` | ``5`` | PostgreSQL: async connections per worker for the hot lookups (``central.core.reads``); ``0``: lookups use the SQLAlchemy path |
+| ``CENTRAL_THREADS`` | ``8`` | worker threads per worker process for the synchronous routes (commands); more cost CPU without more throughput |
+| ``CENTRAL_DB_POOL_TIMEOUT`` | ``10`` | seconds a request waits for a free connection before ``503 unavailable/database`` |
+| ``CENTRAL_FAST_ROUTES`` | ``true`` | answer plain hot lookups without FastAPI's parameter machinery (``central.api.fast``; same answers) |
+| ``CENTRAL_BENCH_ENDPOINTS`` | ``false`` | expose ``GET /bench/*`` (the ceiling of ``bench/central_load.py``; benchmarks only) |
+
+Connections: each worker holds up to ``DB_POOL_SIZE + DB_MAX_OVERFLOW + READ_POOL_SIZE`` (25 by
+default); keep ``workers × that`` below PostgreSQL's ``max_connections`` (default 100) minus what
+administrators and other clients need.
 """
 
 from __future__ import annotations
@@ -27,9 +36,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from counter_app.domain.card_lifecycle import LifecyclePolicy
 
@@ -73,6 +84,12 @@ class Settings(BaseSettings):
     feed_retention_days: float = Field(default=90.0, gt=0)
     feed_page_max: int = Field(default=1000, ge=1)
     snapshot_page_max: int = Field(default=2000, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    read_pool_size: int = Field(default=5, ge=0)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
+    threads: int = Field(default=8, ge=1)
+    fast_routes: bool = True
     bench_endpoints: bool = False
 
     @property
@@ -85,6 +102,16 @@ class Settings(BaseSettings):
     @property
     def problem_base_uri(self) -> str:
         return self.problem_base if self.problem_base.endswith("/") else self.problem_base + "/"
+
+    def engine_options(self) -> dict[str, Any]:
+        """Pool options of the SQLAlchemy engine (PostgreSQL; SQLite keeps SQLAlchemy's defaults)."""
+        if make_url(self.url).get_backend_name() == "sqlite":
+            return {}
+        return {
+            "pool_size": self.db_pool_size,
+            "max_overflow": self.db_max_overflow,
+            "pool_timeout": self.db_pool_timeout,
+        }
 
     def lifecycle_policy(self) -> LifecyclePolicy:
         return LifecyclePolicy(

@@ -83,6 +83,20 @@ class Database:
         with self._write() as session, session.begin():
             yield session
 
+    @contextmanager
+    def single(self) -> Iterator[Session]:
+        """A session for one self-contained write statement that commits by itself.
+
+        PostgreSQL: autocommit (one round trip instead of BEGIN, the statement, COMMIT); SQLite: a
+        write transaction committed at the end of the block.
+        """
+        if self.sqlite:
+            with self.write() as session:
+                yield session
+        else:
+            with self._read() as session:
+                yield session
+
     @property
     def write_factory(self) -> sessionmaker[Session]:
         """The factory of write sessions (the change feed listens on it)."""

@@ -34,6 +34,7 @@ import logging
 import uuid
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -43,6 +44,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from central.core.reads import ReadPoolTimeout
 from counter_app.domain.errors import DomainError
 from counter_app.domain.identity import CheckResult
 
@@ -214,8 +216,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_middleware(RequestGuardMiddleware)
 
 
-#: Errors that mean "the database cannot be reached or is overloaded", not "the program is wrong".
-DATABASE_DOWN: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
+#: Errors that mean "the database cannot be reached or is overloaded", not "the program is wrong":
+#: SQLAlchemy's, and psycopg's own from the async lookups (``central.core.reads``).
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    ReadPoolTimeout,
+)
 
 
 def database_unavailable(exc: BaseException, method: str, path: str) -> Problem:

@@ -9,9 +9,10 @@ scope — is domain logic.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, aliased
 
 from central.models import CounterRow, OperatorRow, OutletRow
 from counter_app.domain.operators import (
@@ -85,44 +86,92 @@ def capabilities_of(outlet: Outlet) -> tuple[str, ...]:
     )
 
 
+def _unknown_operator(number: str) -> NotPermitted:
+    return NotPermitted(
+        "unknown_operator", f"工号 {number} 不存在或已停用。", "请使用有效的工号登录，或联系管理员。"
+    )
+
+
 def _operator(session: Session, number: str) -> tuple[Operator, OperatorRow]:
     row = session.scalar(select(OperatorRow).where(OperatorRow.number == number))
     if row is None or not row.active:
-        raise NotPermitted(
-            "unknown_operator", f"工号 {number} 不存在或已停用。", "请使用有效的工号登录，或联系管理员。"
-        )
+        raise _unknown_operator(number)
     outlet_code = None
     if row.outlet_id is not None:
         outlet_code = session.scalar(select(OutletRow.code).where(OutletRow.id == row.outlet_id))
     return Operator(number=row.number, name=row.name, role=Role(row.role), outlet_code=outlet_code), row
 
 
+def _actor_query(with_outlet: bool, with_counter: bool) -> Any:
+    """The operator with their own outlet's code, and the claimed outlet and counter, in one query."""
+    home = aliased(OutletRow, name="home_outlet")
+    entities: list[Any] = [OperatorRow, home.code]
+    entities += [OutletRow] if with_outlet else []
+    entities += [CounterRow] if with_counter else []
+    query = (
+        select(*entities)
+        .select_from(OperatorRow)
+        .outerjoin(home, home.id == OperatorRow.outlet_id)
+        .where(OperatorRow.number == bindparam("operator_number"))
+    )
+    if with_outlet:
+        query = query.outerjoin(OutletRow, OutletRow.code == bindparam("outlet_code"))
+    if with_counter:
+        query = query.outerjoin(
+            CounterRow,
+            (CounterRow.outlet_id == OutletRow.id) & (CounterRow.number == bindparam("counter_number")),
+        )
+    return query
+
+
+#: Built once per shape (SQLAlchemy memoises a built statement's cache key; building one per call costs).
+_ACTOR_QUERIES = {(o, c): _actor_query(o, c) for o, c in ((False, False), (True, False), (True, True))}
+
+
 def resolve_actor(session: Session, claim: ActorClaim, *, need_counter: bool) -> Actor:
-    """Load and check the claimed operator, outlet, counter and confirmer (refusals are NotPermitted)."""
+    """Load and check the claimed operator, outlet, counter and confirmer (refusals are NotPermitted).
+
+    The operator (with their own outlet's code), the claimed outlet and counter come in one query.
+    """
     if not claim.operator_number:
         raise NotPermitted("not_signed_in", "未登录工号，不能办理业务。", "请先用本人工号登录。")
-    operator, _ = _operator(session, claim.operator_number)
-    outlet_row = None
+    with_outlet = bool(claim.outlet_code)
+    with_counter = with_outlet and need_counter and bool(claim.counter_number)
+    query = _ACTOR_QUERIES[(with_outlet, with_counter)]
+    params = {
+        "operator_number": claim.operator_number,
+        "outlet_code": claim.outlet_code,
+        "counter_number": claim.counter_number,
+    }
+    found = session.execute(query, params).first()
+    if found is None or not found[0].active:
+        raise _unknown_operator(claim.operator_number)
+    operator_row, home_code = found[0], found[1]
+    claimed_outlet: OutletRow | None = found[2] if with_outlet else None
+    claimed_counter: CounterRow | None = found[3] if with_counter else None
+    operator = Operator(
+        number=operator_row.number,
+        name=operator_row.name,
+        role=Role(operator_row.role),
+        outlet_code=home_code,
+    )
+    outlet_row: OutletRow | None = None
     outlet = None
     if claim.outlet_code:
-        outlet_row = session.scalar(select(OutletRow).where(OutletRow.code == claim.outlet_code))
+        outlet_row = claimed_outlet
         if outlet_row is None:
             raise NotPermitted("unknown_outlet", f"网点编号 {claim.outlet_code} 不存在。", "请核对柜台配置。")
         outlet = outlet_of(outlet_row)
         check_operator_at_outlet(operator, outlet)
     elif operator.role is not Role.ADMIN:
         raise NotPermitted("outlet_required", "此业务须在网点柜台办理，请求中缺少网点编号。")
-    counter_row = None
+    counter_row: CounterRow | None = None
     if need_counter:
         if outlet_row is None or not claim.counter_number:
             raise NotPermitted(
                 "counter_required", "此业务须在柜台办理，请求中缺少柜台号。", "请核对柜台配置。"
             )
-        counter_row = session.scalar(
-            select(CounterRow).where(
-                CounterRow.outlet_id == outlet_row.id, CounterRow.number == claim.counter_number
-            )
-        )
+        counter_row = claimed_counter
         if counter_row is None or not counter_row.active:
             raise NotPermitted(
                 "unknown_counter",

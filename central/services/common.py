@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from central.core.problems import invalid
@@ -77,14 +77,22 @@ def normalised_id_number(id_type: str, number: str) -> str:
     return check_document(ID_TYPES[id_type], number).value
 
 
+#: Statements built once (SQLAlchemy memoises a built statement's cache key; building one per call costs).
+_PERSON_BY_DOCUMENT = select(PersonRow).where(
+    PersonRow.id_type == bindparam("id_type"), PersonRow.id_number == bindparam("id_number")
+)
+_PERSON_BY_DOCUMENT_LOCKED = _PERSON_BY_DOCUMENT.with_for_update()
+_CARD_LOCKED_BY = {
+    "id": select(CardRow).where(CardRow.id == bindparam("value")).with_for_update(),
+    "card_number": select(CardRow).where(CardRow.card_number == bindparam("value")).with_for_update(),
+    "card_identifier": select(CardRow).where(CardRow.card_identifier == bindparam("value")).with_for_update(),
+}
+
+
 def find_person(session: Session, ref: PersonRef, *, lock: bool = False) -> PersonRow | None:
-    query = select(PersonRow).where(
-        PersonRow.id_type == ref.id_type,
-        PersonRow.id_number == normalised_id_number(ref.id_type, ref.id_number),
-    )
-    if lock:
-        query = query.with_for_update()
-    return session.scalar(query)
+    query = _PERSON_BY_DOCUMENT_LOCKED if lock else _PERSON_BY_DOCUMENT
+    params = {"id_type": ref.id_type, "id_number": normalised_id_number(ref.id_type, ref.id_number)}
+    return session.scalar(query, params)
 
 
 def get_person(session: Session, ref: PersonRef, *, lock: bool = False) -> PersonRow:
@@ -100,19 +108,18 @@ def get_person(session: Session, ref: PersonRef, *, lock: bool = False) -> Perso
 
 def get_card(session: Session, ref: CardRef) -> CardRow:
     """The card named by ``ref``, locked for the command (row lock on PostgreSQL)."""
-    query = select(CardRow).with_for_update()
+    by: str
+    value: int | str
     if ref.card_id is not None:
-        query = query.where(CardRow.id == ref.card_id)
+        by, value = "id", ref.card_id
         shown = f"编号 {ref.card_id}"
     elif ref.card_number is not None:
-        value = ref.card_number.strip().upper()
-        query = query.where(CardRow.card_number == value)
+        by, value = "card_number", ref.card_number.strip().upper()
         shown = f"卡号 {value}"
     else:
-        value = (ref.card_identifier or "").strip().upper()
-        query = query.where(CardRow.card_identifier == value)
+        by, value = "card_identifier", (ref.card_identifier or "").strip().upper()
         shown = f"卡识别码 {value}"
-    card = session.scalar(query)
+    card = session.scalar(_CARD_LOCKED_BY[by], {"value": value})
     if card is None:
         raise NotFound("unknown_card", f"系统中没有{shown}的社会保障卡。", "请核对卡号或重新读卡。")
     return card

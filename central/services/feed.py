@@ -14,9 +14,12 @@ transaction itself**:
   committed (and is visible: PostgreSQL releases a transaction's locks only after it is visible)
   before anyone can take k + 1. A reader that sees k + 1 also sees k. A rolled-back transaction
   also rolls back its increment: the numbers have **no gaps**, which clients may check.
-- The cost is that the last step of every feed-writing transaction is serialised. A command holds
-  the lock for the few hundred microseconds of an insert and a commit: far beyond the city's peak
-  (about 50 requests/s). SQLite serialises all writers anyway (``BEGIN IMMEDIATE``).
+- The cost is that the last step of every feed-writing transaction is serialised. On PostgreSQL the
+  numbering, the entries and the COMMIT go to the server together (one statement and the COMMIT in
+  one pipeline, ``write_entries_and_commit``), so the lock is held only while the server does that
+  work — not across a network round trip or a worker thread's wait for the interpreter, which under
+  load made every command queue behind the lock. SQLite serialises all writers anyway
+  (``BEGIN IMMEDIATE``).
 
 Reading: ``GET /changes?since=N&limit=M`` returns the entries after ``N`` in order, ``next`` (the
 cursor to send next) and ``last_seq``. A client applies entries as upserts by (entity, id): an
@@ -98,7 +101,12 @@ def install(factory: sessionmaker[Session], now: Any) -> None:
     def _write(session: Session) -> None:
         session.flush()  # before_commit comes before the commit's own flush: collect everything now
         pending: dict[tuple[str, int], Base] = session.info.pop(_PENDING, {})
-        if pending:
+        if not pending:
+            return
+        connection = session.connection()
+        if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+            write_entries_and_commit(connection.connection.driver_connection, pending.items(), now())
+        else:
             write_entries(session, pending.items(), now())
 
     @event.listens_for(factory, "after_rollback")
@@ -123,6 +131,47 @@ def write_entries(session: Session, changed: Iterable[tuple[tuple[str, int], Bas
         body = {"seq": seq, "entity": entity, "id": entity_id, "at": at.isoformat(), "data": record_data(obj)}
         rows.append({"seq": seq, "entity": entity, "entity_id": entity_id, "at": at, "body": _dumps(body)})
     session.execute(insert(FeedEntryRow), rows)
+
+
+#: Numbers and inserts the entries in one statement (``feed_state`` row lock taken here).
+_NUMBER_AND_INSERT = (
+    "WITH state AS (UPDATE feed_state SET last_seq = last_seq + %(count)s WHERE id = 1 RETURNING last_seq) "
+    "INSERT INTO feed_entries (seq, entity, entity_id, at, body) "
+    "SELECT state.last_seq - %(count)s + e.k, e.entity, e.entity_id, %(at)s, "
+    "'{\"seq\":' || (state.last_seq - %(count)s + e.k) || ',' || e.rest "
+    "FROM state, unnest(%(ks)s::int[], %(entities)s::text[], %(ids)s::bigint[], %(rests)s::text[]) "
+    "AS e (k, entity, entity_id, rest)"
+)
+
+
+def write_entries_and_commit(
+    connection: Any, changed: Iterable[tuple[tuple[str, int], Base]], at: datetime
+) -> None:
+    """``write_entries`` and the COMMIT sent together to PostgreSQL (``connection``: psycopg's).
+
+    One statement numbers and inserts the entries; it and the COMMIT go out in one psycopg pipeline,
+    so the server runs them back to back and the row lock on ``feed_state`` is held only while the
+    server works — never across a network round trip or while a worker thread waits for the
+    interpreter (with many commands in flight that wait made the lock, and so every command, queue).
+    Same numbers and entries, byte for byte: each body is ``{"seq":<n>,`` and the rest of the entry
+    serialised here. SQLAlchemy's own COMMIT that follows finds the transaction finished and sends
+    nothing; an error rolls everything back as usual.
+    """
+    items = sorted(changed, key=lambda item: item[0])
+    params = {
+        "count": len(items),
+        "at": at,
+        "ks": list(range(1, len(items) + 1)),
+        "entities": [entity for (entity, _), _ in items],
+        "ids": [entity_id for (_, entity_id), _ in items],
+        "rests": [
+            _dumps({"entity": entity, "id": entity_id, "at": at.isoformat(), "data": record_data(obj)})[1:]
+            for (entity, entity_id), obj in items
+        ],
+    }
+    with connection.pipeline(), connection.cursor() as cursor:
+        cursor.execute(_NUMBER_AND_INSERT, params)
+        connection.commit()
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,12 +213,16 @@ def changes_page(session: Session, since: int, limit: int) -> str:
             select(FeedEntryRow.body).where(FeedEntryRow.seq > since).order_by(FeedEntryRow.seq).limit(limit)
         )
     )
-    count = len(bodies)
+    return page_text(since, last, len(bodies), ",".join(bodies))
+
+
+def page_text(since: int, last: int, count: int, entries: str) -> str:
+    """A feed page as JSON text: ``count`` entries after ``since``, spliced in as stored (``entries``)."""
     next_cursor = since + count  # the numbers have no gaps
     more = next_cursor < last
     return (
         f'{{"since":{since},"next":{next_cursor},"last_seq":{last},"more":{"true" if more else "false"},'
-        f'"entries":[{",".join(bodies)}]}}'
+        f'"entries":[{entries}]}}'
     )
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -134,8 +134,19 @@ class IdempotencyStore:
         self.db, self.retention, self.lease = db, retention, lease
 
     def claim(self, scope: str, request: IdempotentRequest, now: datetime) -> Claim | StoredAnswer:
-        """Claim the key, or the stored answer to replay; raises the reused / in-flight problems."""
+        """Claim the key, or the stored answer to replay; raises the reused / in-flight problems.
+
+        A new key (the usual case) is claimed by one ``INSERT … ON CONFLICT DO NOTHING`` that commits
+        by itself; a key already there is looked at under a row lock.
+        """
         owner = secrets.token_hex(16)
+        with self.db.single() as session:
+            inserted = session.execute(
+                _claim_statement(session.get_bind().dialect.name),
+                self._new_values(scope, request, owner, now),
+            ).first()
+        if inserted is not None:
+            return Claim(scope, request.key, owner)
         for _ in range(3):
             try:
                 with self.db.write() as session:
@@ -161,39 +172,39 @@ class IdempotencyStore:
                 continue  # another request inserted the key between our read and insert: look again
         raise in_flight()
 
+    def _new_values(
+        self, scope: str, request: IdempotentRequest, owner: str, now: datetime
+    ) -> dict[str, Any]:
+        return {
+            "scope": scope,
+            "key": request.key,
+            "method": request.method,
+            "path": request.path,
+            "fingerprint": request.fingerprint,
+            "state": "in_flight",
+            "owner": owner,
+            "claimed_at": now,
+            "lease_until": now + self.lease,
+            "expires_at": now + self.retention,
+        }
+
     def _new_row(
         self, scope: str, request: IdempotentRequest, owner: str, now: datetime
     ) -> IdempotencyKeyRow:
-        return IdempotencyKeyRow(
-            scope=scope,
-            key=request.key,
-            method=request.method,
-            path=request.path,
-            fingerprint=request.fingerprint,
-            state="in_flight",
-            owner=owner,
-            claimed_at=now,
-            lease_until=now + self.lease,
-            expires_at=now + self.retention,
-        )
+        return IdempotencyKeyRow(**self._new_values(scope, request, owner, now))
 
     def complete(self, session: Session, claim: Claim, status: int, body: Any, now: datetime) -> None:
         """Store the answer in the caller's transaction; raises ``in_flight`` if the claim was lost."""
         result = session.execute(
-            update(IdempotencyKeyRow)
-            .where(
-                IdempotencyKeyRow.scope == claim.scope,
-                IdempotencyKeyRow.key == claim.key,
-                IdempotencyKeyRow.owner == claim.owner,
-                IdempotencyKeyRow.state == "in_flight",
-            )
-            .values(
-                state="done",
-                status_code=status,
-                response_body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                completed_at=now,
-            )
-            .execution_options(synchronize_session=False)
+            _COMPLETE,
+            {
+                "claim_scope": claim.scope,
+                "claim_key": claim.key,
+                "claim_owner": claim.owner,
+                "answer_status": status,
+                "answer_body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                "answer_at": now,
+            },
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise in_flight()
@@ -232,3 +243,37 @@ class IdempotencyStore:
                     )
                 )
         return len(ids)
+
+
+# Statements built once (SQLAlchemy memoises a built statement's cache key; building one per call costs).
+_KEYS: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
+_COMPLETE = (
+    update(_KEYS)
+    .where(
+        _KEYS.c.scope == bindparam("claim_scope"),
+        _KEYS.c.key == bindparam("claim_key"),
+        _KEYS.c.owner == bindparam("claim_owner"),
+        _KEYS.c.state == "in_flight",
+    )
+    .values(
+        state="done",
+        status_code=bindparam("answer_status"),
+        response_body=bindparam("answer_body"),
+        completed_at=bindparam("answer_at"),
+    )
+)
+_CLAIMS: dict[str, Any] = {}
+
+
+def _claim_statement(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (scope, key) DO NOTHING RETURNING key`` in the dialect's spelling."""
+    statement = _CLAIMS.get(dialect)
+    if statement is None:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(_KEYS).on_conflict_do_nothing(index_elements=["scope", "key"]).returning(_KEYS.c.key)
+        )
+        _CLAIMS[dialect] = statement
+    return statement

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
-from central.core.problems import invalid, not_found
+from central.core.problems import Problem, invalid, not_found
 from central.models import (
     CardRow,
     CounterRow,
@@ -48,45 +49,84 @@ def person_detail(
         .where(CustodyAuthorisationRow.person_id == person.id)
         .order_by(CustodyAuthorisationRow.id)
     ).all()
+    return person_out(
+        person,
+        household_view(session, person),
+        cards,
+        events_view(session, [c.id for c in cards]),
+        transactions_view(session, person.id),
+        custody,
+        policy,
+        today,
+    )
+
+
+def person_out(
+    person: Any,
+    household: dict[str, Any] | None,
+    cards: Iterable[Any],
+    history: list[dict[str, Any]],
+    transactions: list[dict[str, Any]],
+    custody: Iterable[Any],
+    policy: LifecyclePolicy,
+    today: date,
+) -> dict[str, Any]:
+    """The answer of a person lookup (``person``, ``cards``, ``custody``: rows or their columns)."""
     return {
         **person_view(person),
-        "household": household_view(session, person),
+        "household": household,
         "cards": [card_view(c, policy) for c in cards],
-        "history": events_view(session, [c.id for c in cards]),
-        "transactions": transactions_view(session, person.id),
-        "custody_authorisations": custody_view(list(custody), today),
+        "history": history,
+        "transactions": transactions,
+        "custody_authorisations": custody_view(custody, today),
     }
 
 
 def person_by_document(session: Session, ref: PersonRef) -> PersonRow:
     person = find_person(session, ref)
     if person is None:
-        raise not_found(f"系统中没有证件号码为 {ref.id_number} 的人员信息。", "unknown_person")
+        raise unknown_person_document(ref)
     return person
+
+
+def unknown_person_document(ref: PersonRef) -> Problem:
+    return not_found(f"系统中没有证件号码为 {ref.id_number} 的人员信息。", "unknown_person")
+
+
+def unknown_person_id(person_id: int) -> Problem:
+    return not_found(f"没有编号为 {person_id} 的人员。", "unknown_person")
 
 
 def person_by_id(session: Session, person_id: int) -> PersonRow:
     person = session.get(PersonRow, person_id)
     if person is None:
-        raise not_found(f"没有编号为 {person_id} 的人员。", "unknown_person")
+        raise unknown_person_id(person_id)
     return person
+
+
+def card_query(card_number: str | None, card_identifier: str | None) -> tuple[str, str, str]:
+    """(column, checked value, how to name it) of a card lookup; 422 unless exactly one is given."""
+    if (card_number is None) == (card_identifier is None):
+        raise invalid("card_query", "请按卡号或卡识别码之一查询。")
+    if card_number is not None:
+        value = check_card_number(card_number).value
+        return "card_number", value, f"卡号 {value}"
+    value = check_card_identifier(card_identifier or "").value
+    return "card_identifier", value, f"卡识别码 {value}"
+
+
+def unknown_card(shown: str) -> Problem:
+    return not_found(f"系统中没有{shown}的社会保障卡。", "unknown_card")
 
 
 def card_detail(
     session: Session, policy: LifecyclePolicy, *, card_number: str | None, card_identifier: str | None
 ) -> dict[str, Any]:
-    if (card_number is None) == (card_identifier is None):
-        raise invalid("card_query", "请按卡号或卡识别码之一查询。")
-    if card_number is not None:
-        value = check_card_number(card_number).value
-        card = session.scalar(select(CardRow).where(CardRow.card_number == value))
-        shown = f"卡号 {value}"
-    else:
-        value = check_card_identifier(card_identifier or "").value
-        card = session.scalar(select(CardRow).where(CardRow.card_identifier == value))
-        shown = f"卡识别码 {value}"
+    column, value, shown = card_query(card_number, card_identifier)
+    by = CardRow.card_number if column == "card_number" else CardRow.card_identifier
+    card = session.scalar(select(CardRow).where(by == value))
     if card is None:
-        raise not_found(f"系统中没有{shown}的社会保障卡。", "unknown_card")
+        raise unknown_card(shown)
     holder = session.get(PersonRow, card.person_id)
     assert holder is not None
     return {
@@ -96,9 +136,11 @@ def card_detail(
     }
 
 
-def _check_period(value: str | None, field: str) -> None:
-    if value is not None and not (len(value) == 6 and value.isdigit() and 1 <= int(value[4:]) <= 12):
-        raise invalid("period", f"期间“{value}”格式不正确，应为 YYYYMM。", field=field)
+def check_periods(period_from: str | None, period_to: str | None) -> None:
+    """422 ``invalid/period`` unless each given period is YYYYMM."""
+    for value, field in ((period_from, "period_from"), (period_to, "period_to")):
+        if value is not None and not (len(value) == 6 and value.isdigit() and 1 <= int(value[4:]) <= 12):
+            raise invalid("period", f"期间“{value}”格式不正确，应为 YYYYMM。", field=field)
 
 
 def subsidy_payments(
@@ -110,8 +152,7 @@ def subsidy_payments(
     period_to: str | None,
 ) -> dict[str, Any]:
     """补贴发放查询 for a person (as beneficiary or recipient) or for their whole household."""
-    _check_period(period_from, "period_from")
-    _check_period(period_to, "period_to")
+    check_periods(period_from, period_to)
     person = person_by_id(session, person_id)
     beneficiary = aliased(PersonRow)
     recipient = aliased(PersonRow)
@@ -143,6 +184,25 @@ def subsidy_payments(
     if period_to:
         query = query.where(SubsidyPaymentRow.period <= period_to)
     rows = session.execute(query.order_by(SubsidyPaymentRow.period.desc(), SubsidyPaymentRow.id)).all()
+    return payments_report(
+        person.id,
+        person.household_id,
+        by_household,
+        period_from,
+        period_to,
+        [(p, item, b, r) for p, item, b, r in rows],
+    )
+
+
+def payments_report(
+    person_id: int,
+    household_id: int | None,
+    by_household: bool,
+    period_from: str | None,
+    period_to: str | None,
+    rows: list[tuple[Any, Any, str, str]],
+) -> dict[str, Any]:
+    """The answer of 补贴发放查询 from its rows (payment, item, beneficiary's and recipient's names)."""
     resent_ids = {p.resent_from_id for p, *_ in rows if p.resent_from_id is not None}
     payments = [_payment(p, item, b, r, p.id in resent_ids) for p, item, b, r in rows]
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -154,8 +214,8 @@ def subsidy_payments(
             failures[p.failure_reason][0] += 1
             failures[p.failure_reason][1] += p.amount_fen
     return {
-        "person_id": person.id,
-        "household_id": person.household_id,
+        "person_id": person_id,
+        "household_id": household_id,
         "household": by_household,
         "period_from": period_from,
         "period_to": period_to,
@@ -181,9 +241,8 @@ def subsidy_payments(
     }
 
 
-def _payment(
-    p: SubsidyPaymentRow, item: SubsidyItemRow, beneficiary: str, recipient: str, resent: bool
-) -> dict[str, Any]:
+def _payment(p: Any, item: Any, beneficiary: str, recipient: str, resent: bool) -> dict[str, Any]:
+    """One payment (``p``: a ``SubsidyPaymentRow``, ``item``: its ``SubsidyItemRow``, or rows alike)."""
     reason = FailureReason(p.failure_reason) if p.failure_reason else None
     override = OverrideReason(p.override_reason) if p.override_reason else None
     return {

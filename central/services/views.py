@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -132,21 +133,23 @@ def events_view(session: Session, card_ids: list[int]) -> list[dict[str, Any]]:
         .where(CardEventRow.card_id.in_(card_ids))
         .order_by(CardEventRow.at, CardEventRow.id)
     ).all()
-    return [
-        {
-            "id": event.id,
-            "card_id": event.card_id,
-            "at": event.at,
-            "command": event.command,
-            "command_label": command_label(event.command),
-            "from_status": event.from_status,
-            "to_status": event.to_status,
-            "acceptance_number": number,
-            "operator_number": event.operator_number,
-            "detail": event.detail,
-        }
-        for event, number in rows
-    ]
+    return [event_out(event, number) for event, number in rows]
+
+
+def event_out(event: Any, acceptance_number: str | None) -> dict[str, Any]:
+    """One history entry (``event``: a ``CardEventRow`` or a row with its columns)."""
+    return {
+        "id": event.id,
+        "card_id": event.card_id,
+        "at": event.at,
+        "command": event.command,
+        "command_label": command_label(event.command),
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "acceptance_number": acceptance_number,
+        "operator_number": event.operator_number,
+        "detail": event.detail,
+    }
 
 
 def transactions_view(session: Session, person_id: int) -> list[dict[str, Any]]:
@@ -157,25 +160,27 @@ def transactions_view(session: Session, person_id: int) -> list[dict[str, Any]]:
         .where(TransactionRow.person_id == person_id)
         .order_by(TransactionRow.occurred_at, TransactionRow.id)
     ).all()
-    return [
-        {
-            "id": t.id,
-            "acceptance_number": t.acceptance_number,
-            "item_code": t.item_code,
-            "item_label": item_label(t.item_code),
-            "command": t.command,
-            "card_id": t.card_id,
-            "outlet_code": outlet_code,
-            "counter_number": counter_number,
-            "operator_number": t.operator_number,
-            "confirmer_number": t.confirmer_number,
-            "requester": t.requester,
-            "agent": _masked_agent(t.agent),
-            "occurred_at": t.occurred_at,
-            "details": t.details,
-        }
-        for t, outlet_code, counter_number in rows
-    ]
+    return [transaction_out(t, outlet_code, counter_number) for t, outlet_code, counter_number in rows]
+
+
+def transaction_out(t: Any, outlet_code: str, counter_number: str | None) -> dict[str, Any]:
+    """One 业务流水 (``t``: a ``TransactionRow`` or a row with its columns)."""
+    return {
+        "id": t.id,
+        "acceptance_number": t.acceptance_number,
+        "item_code": t.item_code,
+        "item_label": item_label(t.item_code),
+        "command": t.command,
+        "card_id": t.card_id,
+        "outlet_code": outlet_code,
+        "counter_number": counter_number,
+        "operator_number": t.operator_number,
+        "confirmer_number": t.confirmer_number,
+        "requester": t.requester,
+        "agent": _masked_agent(t.agent),
+        "occurred_at": t.occurred_at,
+        "details": t.details,
+    }
 
 
 def _masked_agent(agent: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -193,15 +198,22 @@ def household_view(session: Session, person: PersonRow) -> dict[str, Any] | None
     members = session.scalars(
         select(PersonRow).where(PersonRow.household_id == household.id).order_by(PersonRow.id)
     ).all()
+    return household_out(household.id, household.number, household.head_person_id, members)
+
+
+def household_out(
+    household_id: int, number: str, head_person_id: int | None, members: Iterable[Any]
+) -> dict[str, Any]:
+    """The household with its members (each with ``id``, ``name``, ``deceased_on``), ordered by id."""
     return {
-        "id": household.id,
-        "number": household.number,
-        "head_person_id": household.head_person_id,
+        "id": household_id,
+        "number": number,
+        "head_person_id": head_person_id,
         "members": [
             {
                 "id": m.id,
                 "name": m.name,
-                "is_head": m.id == household.head_person_id,
+                "is_head": m.id == head_person_id,
                 "deceased": m.deceased_on is not None,
             }
             for m in members
@@ -209,7 +221,7 @@ def household_view(session: Session, person: PersonRow) -> dict[str, Any] | None
     }
 
 
-def custody_view(rows: list[CustodyAuthorisationRow], today: date) -> list[dict[str, Any]]:
+def custody_view(rows: Iterable[CustodyAuthorisationRow | Any], today: date) -> list[dict[str, Any]]:
     return [
         {
             "id": r.id,

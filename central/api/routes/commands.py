@@ -10,8 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from central.api.commanding import RunnerDep
+from central.api.commanding import RunnerDep, register_fast_commands
 from central.api.deps import ADMIN_ONLY
+from central.api.fast import FastRoute
 from central.api.problem_docs import COMMAND_ERRORS
 from central.schemas import (
     ActivateIn,
@@ -32,7 +33,7 @@ from central.schemas import (
 )
 from central.services import custody, lifecycle, persons, pins, production, subsidies
 
-router = APIRouter(prefix="/commands", tags=["业务命令"], responses=COMMAND_ERRORS)
+router = APIRouter(prefix="/commands", tags=["业务命令"], responses=COMMAND_ERRORS, route_class=FastRoute)
 Result = JSONResponse
 
 
@@ -142,3 +143,6 @@ def temp_loss_expiry(run: RunnerDep) -> Result:
 def resend_payments(body: ResendPaymentsIn, run: RunnerDep) -> Result:
     """After an account change: the recipient's failed or returned payments are re-sent to this card."""
     return run(lambda ctx: subsidies.resend_payments(ctx, body), model=CommandOut)
+
+
+register_fast_commands(router)

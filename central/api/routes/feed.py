@@ -8,30 +8,49 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from central.api.deps import COUNTER_ROLES, AccessDep, DbDep, SettingsDep
+from central.api.deps import COUNTER_ROLES, Access, AccessDep, DbDep, SettingsDep, read
+from central.api.fast import FastRoute, integer, shortcut
 from central.api.problem_docs import FEED_ERRORS
+from central.core.config import Settings
 from central.schemas import FeedPage, SnapshotPage
-from central.services import feed
+from central.services import feed, lookups_pg
 
-router = APIRouter(tags=["同步"], responses=FEED_ERRORS)
+router = APIRouter(tags=["同步"], responses=FEED_ERRORS, route_class=FastRoute)
 
 Cursor = Annotated[int, Query(ge=0, le=2**62, description="上次取到的 next（首次为全量同步的 as_of）")]
 
 
 @router.get("/changes", response_model=FeedPage, summary="变更流：人员、卡片、补贴发放")
-def changes(
+async def changes(
     since: Cursor,
     access: AccessDep,
-    db: DbDep,
-    settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=10_000, description="本页最多条数")] = 500,
 ) -> Response:
     """Entries after ``since`` in commit order; ``next`` is the cursor for the next call."""
-    access.require(COUNTER_ROLES)
-    with db.read() as session:
-        text = feed.changes_page(session, since, min(limit, settings.feed_page_max))
+    await access.require_async(COUNTER_ROLES)
+    return await _changes(access.request, since, limit)
+
+
+@shortcut(
+    changes,
+    roles=COUNTER_ROLES,
+    query={"since": integer(0, 2**62), "limit": integer(1, 10_000)},
+    required=("since",),
+)
+async def _changes_fast(access: Access, arguments: dict[str, Any]) -> Response:
+    return await _changes(access.request, arguments["since"], arguments.get("limit", 500))
+
+
+async def _changes(request: Request, since: int, limit: int) -> Response:
+    settings: Settings = request.app.state.settings
+    limit = min(limit, settings.feed_page_max)
+    text = await read(
+        request,
+        lambda conn: lookups_pg.changes_page(conn, since, limit),
+        lambda session: feed.changes_page(session, since, limit),
+    )
     return Response(text, media_type="application/json")
 
 
