@@ -132,9 +132,12 @@ def production_services(settings: Settings, sync: ProductionSync) -> ShellServic
     from counter_app.devices.card_service import PcscDeviceService
     from counter_app.ui.probes import PrinterProbe, SerialPortProbe
     from counter_app.ui.services import ShellServices
+    from counter_app.ui.wizards import WizardLauncher
+    from counter_app.ui.wizards.compose import production_context
 
     probes: list[Any] = []
     print_pdf = None
+    printer = None
     if settings.printer:
         from counter_app.devices.printing import printer_for
 
@@ -144,7 +147,7 @@ def production_services(settings: Settings, sync: ProductionSync) -> ShellServic
         def print_pdf(pdf: bytes, title: str) -> str:
             return printer.print_pdf(pdf, job_name=title)
 
-    if settings.pinpad_port:
+    if settings.pinpad_port and not settings.pinpad_helper:
         probes.append(SerialPortProbe(settings.pinpad_port))
     devices = None
     if settings.card_reader_pattern:
@@ -152,6 +155,7 @@ def production_services(settings: Settings, sync: ProductionSync) -> ShellServic
     return ShellServices(
         settings=settings,
         devices=devices,
+        start_flow=WizardLauncher(production_context(settings, sync.sync, devices, printer)),
         probes=probes,
         diagnose=_diagnose_text,
         printers=_printer_names,

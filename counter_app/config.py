@@ -49,6 +49,8 @@ class Settings:
     card_reader_pattern: str = ""
     psam_reader_pattern: str = ""
     pinpad_port: str = ""
+    #: A vendor 密码键盘 behind its helper process: the helper's command line (wins over the port).
+    pinpad_helper: str = ""
     printer: str = ""
     paper_profile: str = "a4_two_part"
 
@@ -110,6 +112,7 @@ def _parse(path: Path, data_root: Path) -> Settings:
         card_reader_pattern=str(devices.get("card_reader", "")),
         psam_reader_pattern=str(devices.get("psam_reader", "")),
         pinpad_port=str(devices.get("pinpad_port", "")),
+        pinpad_helper=str(devices.get("pinpad_helper", "")),
         printer=str(printing.get("printer", "")),
         paper_profile=paper,
     )

@@ -36,6 +36,10 @@ def counter_toml(settings: Settings) -> str:
         f"card_reader = {_string(settings.card_reader_pattern)}",
         f"psam_reader = {_string(settings.psam_reader_pattern)}",
         f"pinpad_port = {_string(settings.pinpad_port)}",
+    ]
+    if settings.pinpad_helper:
+        lines.append(f"pinpad_helper = {_string(settings.pinpad_helper)}")
+    lines += [
         "",
         "[printing]",
         f"printer = {_string(settings.printer)}",

@@ -2,8 +2,9 @@
 
 Only the holder may do it (不可代办: the PIN is typed by the holder). The card must be in the reader;
 the old and the new PIN are typed on the citizen's pad (the new one twice; it may not be the initial
-PIN). Nothing goes to the server: the journal's audit entry is the record. A wrong old PIN leaves the
-step to retry (tries left shown); a locked PIN refuses with the hint to 解锁.
+PIN). The PIN itself never leaves the card and the pad; the 业务流水 (who, which card, when) is
+queued for the server like any record, so it also works offline. A wrong old PIN leaves the step to
+retry (tries left shown); a locked PIN refuses with the hint to 解锁.
 """
 
 from __future__ import annotations
@@ -69,8 +70,16 @@ class PinChangeFlow(ServiceFlow):
         return StepDef("change_pin", StepKind.PORT, page, handle)
 
     def transaction_facts(self) -> forms.TransactionFacts:
+        payload = {
+            "acceptance_number": self.acceptance_number(),
+            **self.presenter_payload(),
+            "card": people.card_ref(self.card or {}),
+        }
         return forms.TransactionFacts(
             result="密码已修改",
             item_details={"pin_entry": "持卡人本人在密码键盘输入原密码和新密码"},
-            remarks="离线办理，联网后上传审计记录" if self.ctx.offline else "",
+            server_command="pin_change",
+            server_payload=payload,
+            queued=True,
+            remarks="离线办理，联网后上传中心" if self.ctx.offline else "",
         )

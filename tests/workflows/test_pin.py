@@ -38,14 +38,17 @@ def pin_world(
     return world, person, card
 
 
-def test_pin_change_by_the_holder_on_the_pad_is_audited_without_a_server_command() -> None:
-    world, _, _ = pin_world()
+def test_pin_change_by_the_holder_on_the_pad_is_queued_for_the_server_without_the_pin() -> None:
+    world, _, card = pin_world()
     world.queued_pad.push(["147258", "852741"])
     done = drive(begin(world, "pin_change", ABC_QUICK))
     assert done.kind is StepKind.DONE and done.outcome is not None and done.outcome.result == "密码已修改"
     assert world.cards["muchuan_v3"].pin_matches("852741")
-    assert world.city.commands == [] and world.written() == (1, 1, 0)
-    assert world.memory.transactions[done.outcome.acceptance_number].server_command is None
+    assert world.city.commands == [] and world.written() == (1, 1, 1)  # the 业务流水 goes by the outbox
+    record = world.memory.transactions[done.outcome.acceptance_number]
+    assert record.server_command == "pin_change"
+    assert record.server_payload["card"] == {"card_id": card["id"]}
+    assert "147258" not in repr(record) and "852741" not in repr(record)
     assert all(
         e.entries == [] or all(not any(p.digits) for p in e.entries) for e in world.queued_pad.handed_out
     )
@@ -56,7 +59,7 @@ def test_pin_change_works_offline() -> None:
     world.queued_pad.push(["147258", "852741"])
     done = drive(begin(world, "pin_change", HR, offline=True))
     assert done.kind is StepKind.DONE and world.cards["muchuan_v3"].pin_matches("852741")
-    assert world.renderer.forms[0].remarks == "离线办理，联网后上传审计记录"
+    assert world.renderer.forms[0].remarks == "离线办理，联网后上传中心"
 
 
 def test_pin_change_offline_at_a_bank_outlet_needs_the_replica_to_know_the_bank() -> None:

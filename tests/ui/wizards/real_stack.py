@@ -1,0 +1,317 @@
+"""A configured counter on the real stack, for wizard tests (真实链路上的柜台).
+
+Everything a production counter has, wired by the production composition
+(``counter_app.app.production_services`` → ``production_context``):
+
+- the card and PSAM through the real ``pcscd`` and ``vsmartcard-vpcd`` (`PcscDeviceService` from the
+  configured reader patterns), the emulated 社保卡 and PSAM answering in `VpcdSlot` s;
+- the central server: the real FastAPI application on uvicorn on loopback (the embedded server
+  of 培训模式, its SQLite database seeded with the training outlets, operators and the holders of the
+  emulated test cards), reached over HTTP by the real sync service with its local store;
+- the serial PIN pad (`SerialPinPad` on ``[devices] pinpad_port``) talking to the training pad on a
+  pseudo-terminal, which types what a test scripts;
+- the printer: a private CUPS scheduler with a cups-pdf queue (``[printing] printer``); printed
+  forms are read back from the PDFs cups-pdf writes.
+
+`RealCounter` gives the tests what to look at: the emulated cards, the server's database, the local
+journal and audit chain, and the printed forms.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+from pypdf import PdfReader
+from pytestqt.qtbot import QtBot
+
+from counter_app.config import Mode, Settings
+from counter_app.emulator import build_card, build_psam
+from counter_app.emulator.pinpad import TrainingPinPad
+from counter_app.emulator.vpcd import VpcdSlot
+from counter_app.store import Store
+from counter_app.sync import SyncConfig, SyncService
+from counter_app.sync.credentials import CounterCredentials
+from counter_app.training.central import TRAINING_COUNTER, TRAINING_OUTLET, EmbeddedCentral
+from counter_app.ui.main_window import MainWindow
+from counter_app.ui.qt import Qt
+from counter_app.ui.wizards import FlowWizard, WizardLauncher
+from tests.devices.pcsc_helpers import wait_until_empty
+from tests.store.memory_keyring import MemoryKeyring
+from tests.ui.conftest import activate, press
+
+CLERK, SUPERVISOR, ADMIN = "HR0101", "HR0109", "ADMIN01"
+PASSWORDS = {CLERK: "peixun-jingban", SUPERVISOR: "peixun-fuhe", ADMIN: "peixun-guanli"}
+FAST_SYNC = {"poll_seconds": 0.5, "probe_seconds": 0.5, "verifier_scrypt_n": 2**10, "retries": 0}
+SERVICE = "counter-app-real-stack-tests"
+
+
+class ProvidedSync:
+    """What `production_services` asks of `ProductionSync`: ``sync(wait)``."""
+
+    def __init__(self, service: SyncService) -> None:
+        self.service = service
+
+    def sync(self, wait: float) -> SyncService:
+        return self.service
+
+
+@dataclasses.dataclass
+class RealCounter:
+    settings: Settings
+    central: EmbeddedCentral
+    sync: SyncService
+    store: Store
+    pad: TrainingPinPad
+    card_slot: VpcdSlot
+    psam_slot: VpcdSlot
+    printed_dir: Path
+    cards: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    # -- the card reader ------------------------------------------------------------------------
+
+    def card(self, label: str) -> Any:
+        """The emulated card ``label`` (one per module: what a wizard wrote stays on it)."""
+        if label not in self.cards:
+            self.cards[label] = build_card(label)
+        return self.cards[label]
+
+    def insert(self, label: str) -> Any:
+        card = self.card(label)
+        if self.card_slot.inserted:
+            self.card_slot.remove()
+        self.card_slot.insert(card)
+        return card
+
+    def remove_card(self) -> None:
+        if self.card_slot.inserted:
+            self.card_slot.remove()
+
+    # -- the server -----------------------------------------------------------------------------
+
+    def server_rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        """Rows of the central server's own database (read-only look)."""
+        engine = sa.create_engine(f"sqlite:///{self.central.working}")
+        try:
+            with engine.connect() as connection:
+                return [dict(row._mapping) for row in connection.execute(sa.text(sql), params)]
+        finally:
+            engine.dispose()
+
+    def server_transaction(self, acceptance_number: str) -> dict[str, Any]:
+        """The server's 业务流水 of a 受理编号 (waits for the outbox to deliver it)."""
+        deadline = time.monotonic() + 30
+        while True:
+            rows = self.server_rows(
+                "SELECT * FROM transactions WHERE acceptance_number = :n", n=acceptance_number
+            )
+            if rows:
+                assert len(rows) == 1, rows
+                return rows[0]
+            assert time.monotonic() < deadline, f"the server never recorded {acceptance_number}"
+            time.sleep(0.2)
+
+    def card_row(self, card_number: str) -> dict[str, Any]:
+        rows = self.server_rows("SELECT * FROM cards WHERE card_number = :n", n=card_number)
+        assert len(rows) == 1, rows
+        return rows[0]
+
+    def admin_post(self, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """A back-office call as the training administrator (e.g. the platform's payment import)."""
+        base = self.central.base_url
+        signed = requests.post(
+            f"{base}/auth/sign-in",
+            json={"operator_number": ADMIN, "password": PASSWORDS[ADMIN]},
+            timeout=10,
+        )
+        assert signed.ok, signed.text
+        headers = {"Authorization": f"Bearer {signed.json()['token']}", "Idempotency-Key": key}
+        response = requests.post(f"{base}{path}", json=body, headers=headers, timeout=10)
+        assert response.ok, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    # -- the journal ----------------------------------------------------------------------------
+
+    def audit_entries(self, acceptance_number: str) -> list[dict[str, Any]]:
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT * FROM audit_entries WHERE acceptance_number = :n"), {"n": acceptance_number}
+            )
+            return [dict(row._mapping) for row in rows]
+
+    def assert_journal(self, acceptance_number: str, item_code: str) -> None:
+        """The local transaction and exactly one audit entry for it; the chain intact."""
+        record = self.store.find(acceptance_number)
+        assert record is not None and record.item_code == item_code
+        entries = self.audit_entries(acceptance_number)
+        assert [(e["event"], e["item_code"]) for e in entries] == [("transaction", item_code)]
+        assert self.store.verify_audit().intact
+
+    # -- the printer ----------------------------------------------------------------------------
+
+    def printed_pdfs(self) -> set[Path]:
+        return set(self.printed_dir.rglob("*.pdf"))
+
+    def printed_text(self, before: set[Path], containing: str, timeout: float = 60) -> str:
+        """The text of the form cups-pdf wrote after ``before`` that holds ``containing``."""
+        deadline = time.monotonic() + timeout
+        seen: dict[Path, str] = {}
+        while time.monotonic() < deadline:
+            for path in sorted(self.printed_pdfs() - before):
+                if path in seen:
+                    continue
+                size = path.stat().st_size
+                time.sleep(0.2)
+                if size == 0 or path.stat().st_size != size:
+                    continue  # cups-pdf is still writing it
+                text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(path.read_bytes())).pages)
+                seen[path] = text.replace(" ", "")
+                if containing in seen[path]:
+                    return seen[path]
+            time.sleep(0.2)
+        raise AssertionError(f"no printed form holds {containing!r}; printed: {list(seen.values())}")
+
+
+def off_gui(call: Callable[[], Any]) -> Any:
+    """A blocking call from the test on a thread (the GUI thread forbids network and PC/SC I/O)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    import keyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="module")
+def real_counter(
+    tmp_path_factory: pytest.TempPathFactory,
+    memory_keyring: MemoryKeyring,
+    pcscd: dict[str, str],
+    cups: dict[str, str],
+) -> Iterator[RealCounter]:
+    root = tmp_path_factory.mktemp("real-counter")
+    previous_cups = os.environ.get("CUPS_SERVER")
+    os.environ["CUPS_SERVER"] = cups["COUNTER_TEST_CUPS_SERVER"]  # lp / lpstat of the private cupsd
+    central = EmbeddedCentral(root / "central", persons=60, kdf_n=2**10)
+    credentials = CounterCredentials(SERVICE)
+    central.credentials = credentials
+    port = int(pcscd["COUNTER_TEST_VPCD_PORT"])
+    card_slot, psam_slot = VpcdSlot(port=port), VpcdSlot(port=port + 1)
+    pad = TrainingPinPad().start()
+    store = Store.open(root / "counter.db")
+    sync: SyncService | None = None
+    try:
+        credential = central.start(lambda message: None)
+        settings = Settings(
+            mode=Mode.PRODUCTION,
+            config_file=root / "counter.toml",
+            data_dir=root / "data",
+            server_url=central.base_url,
+            outlet_code=TRAINING_OUTLET,
+            counter_number=TRAINING_COUNTER,
+            card_reader_pattern=pcscd["COUNTER_TEST_PCSC_CARD_READER"],
+            psam_reader_pattern=pcscd["COUNTER_TEST_PCSC_PSAM_READER"],
+            pinpad_port=pad.port,
+            printer=cups["COUNTER_TEST_CUPS_QUEUE"],
+        )
+        sync = SyncService(SyncConfig.from_settings(settings, **FAST_SYNC), store, credentials=credentials)
+        sync.enrol(credential)
+        sync.start()
+        psam_slot.insert(build_psam())
+        yield RealCounter(
+            settings=settings,
+            central=central,
+            sync=sync,
+            store=store,
+            pad=pad,
+            card_slot=card_slot,
+            psam_slot=psam_slot,
+            printed_dir=Path(cups["COUNTER_TEST_CUPS_OUTDIR"]),
+        )
+    finally:
+        if sync is not None:
+            sync.stop()
+        store.close()
+        card_slot.remove()
+        psam_slot.remove()
+        pad.stop()
+        central.stop()
+        wait_until_empty(pcscd["COUNTER_TEST_PCSC_CARD_READER"], pcscd["COUNTER_TEST_PCSC_PSAM_READER"])
+        if previous_cups is None:
+            os.environ.pop("CUPS_SERVER", None)
+        else:
+            os.environ["CUPS_SERVER"] = previous_cups
+
+
+@pytest.fixture
+def real_window(qtbot: QtBot, real_counter: RealCounter) -> Iterator[MainWindow]:
+    """The counter's main window as production composes it, signed in as the clerk."""
+    from counter_app.app import production_services
+
+    services = dataclasses.replace(
+        production_services(real_counter.settings, ProvidedSync(real_counter.sync)),  # type: ignore[arg-type]
+        probe_interval_ms=3_600_000,
+    )
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    with qtbot.waitExposed(window):
+        window.show()
+    activate(qtbot, window)
+    window.start()
+    assert sign_in(qtbot, window, CLERK) == ""
+    yield window
+    real_counter.remove_card()
+    window.close()
+    qtbot.waitUntil(lambda: real_counter.sync.tokens.current is None, timeout=10_000)
+
+
+def sign_in(qtbot: QtBot, window: MainWindow, number: str) -> str:
+    window.open_sign_in()
+    dialog = window.dialog
+    assert dialog is not None
+    dialog.ui.numberEdit.setText(number)
+    dialog.ui.passwordEdit.setText(PASSWORDS[number])
+    dialog.ui.okButton.click()
+    qtbot.waitUntil(lambda: not dialog.ui.busyBar.isVisible(), timeout=30_000)
+    return dialog.ui.messageLabel.text()
+
+
+def insert_and_read(qtbot: QtBot, window: MainWindow, counter: RealCounter, label: str) -> Any:
+    """Put the card ``label`` in the reader and wait for the card panel's read."""
+    assert window.cards is not None
+    with qtbot.waitSignal(window.cards.read_finished, timeout=20_000):  # type: ignore[attr-defined]
+        card = counter.insert(label)
+    return card
+
+
+def open_item(qtbot: QtBot, window: MainWindow, code: str) -> FlowWizard:
+    """开始办理 of ``code`` from the service list, by keyboard."""
+    launcher = window.services.start_flow
+    assert isinstance(launcher, WizardLauncher)
+    row = next(i for i, e in enumerate(window.entries) if e.code == code)
+    window.ui.serviceList.setCurrentRow(row)
+    window.ui.serviceList.setFocus()
+    press(qtbot, window.ui.serviceList, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: launcher.wizard is not None and launcher.wizard.isVisible(), timeout=20_000)
+    wizard = launcher.wizard
+    assert wizard is not None
+    launcher.wizard = None
+    qtbot.addWidget(wizard)
+    return wizard
