@@ -52,7 +52,11 @@ SECTIONS: Final[Mapping[str, tuple[SectionField, ...]]] = {
         SectionField("batch_unit", "批量申领单位/批次", wide=True),
     ),
     "activate": (
-        SectionField("pin_set", "社保密码", choices=("持卡人已在密码键盘设置新密码",)),
+        SectionField(
+            "pin_set",
+            "社保密码",
+            choices=("持卡人已在密码键盘设置新密码", "此卡密码已非初始密码，持卡人核对后保留"),
+        ),
         SectionField("bank_account_tail", "银行账户尾号"),
     ),
     "change_key_info": (SectionField("follow_up", "后续办理", wide=True),),

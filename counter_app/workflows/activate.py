@@ -63,6 +63,8 @@ class ActivateFlow(CardIssuing):
         details: dict[str, str] = {}
         if self.data.get("pin_state") == "set":
             details["pin_set"] = "持卡人已在密码键盘设置新密码"
+        elif self.data.get("pin_state") == "kept":
+            details["pin_set"] = "此卡密码已非初始密码，持卡人核对后保留"
         tail = text(self.card, "account_masked")[-4:]
         if self.variant == "financial" and tail:
             details["bank_account_tail"] = tail

@@ -224,6 +224,8 @@ class CardIssuing(ServiceFlow):
         def page() -> Page:
             if self.data.get("pin_state") == "started":
                 prompt = "上次设置密码时中断：请持卡人在密码键盘输入刚才设置的新密码以核对"
+            elif self.data.get("pin_state") == "own":
+                prompt = "此卡密码已由持卡人自行设置：请持卡人在密码键盘输入自己的密码以核对（核对通过后保留此密码）"
             else:
                 prompt = "请持卡人在密码键盘输入新密码两次（不能使用初始密码）"
             return self.page("设置密码", prompt=prompt, progress="等待持卡人在密码键盘输入……")
@@ -233,9 +235,15 @@ class CardIssuing(ServiceFlow):
             self.save()
 
         def handle(answer: Mapping[str, Any]) -> None:
-            if self.data.get("pin_state") == "set":
-                return  # set before a crash: done
+            if self.data.get("pin_state") in ("set", "kept"):
+                return  # set (or the holder's own PIN checked) before a crash: done
             card = self.ctx.card()
+            if self.data.get("pin_state") == "own":
+                with self.device("核对持卡人密码"):
+                    pins.verify(self.ctx, card)
+                mark("kept")
+                self.note("此卡密码已非初始密码，持卡人核对自设密码后保留。")
+                return
             if self.data.get("pin_state") == "started":
                 try:
                     with self.device("核对新密码"):
@@ -259,11 +267,11 @@ class CardIssuing(ServiceFlow):
             except TransportError:
                 raise  # the card may or may not have the new PIN: resolved by the verify above
             except PinIncorrect as error:
-                mark(None)
+                mark("own")  # the holder set a PIN before: check it instead of setting one
                 raise StepFailed(
                     "not_initial_pin",
-                    "此卡密码已不是初始密码，不能按激活设置密码",
-                    "持卡人记得密码的，可先办理激活后办理密码修改；忘记的，请办理密码重置",
+                    f"此卡密码已不是初始密码（卡片密码还可尝试 {error.tries_left} 次），无需再设置新密码",
+                    "请持卡人在密码键盘输入自己的密码核对后激活；忘记密码的，请取消后先办理密码重置",
                 ) from error
             except DomainError as error:
                 if self.data.get("pin_state") == "started":

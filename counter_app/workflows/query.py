@@ -120,9 +120,13 @@ class QueryFlow(ServiceFlow):
             amount = int(p.get("amount_fen") or 0)
             reason = text(p, "failure_reason")
             status = text(p, "status_label") or text(p, "status")
+            beneficiary = text(p, "beneficiary_name")
+            whose = (
+                f"（{beneficiary}）" if beneficiary and beneficiary != text(self.person or {}, "name") else ""
+            )
             out.append(
                 (
-                    f"补贴 {text(p, 'period')} {text(p, 'item_name')}",
+                    f"补贴 {text(p, 'period')} {text(p, 'item_name')}{whose}",
                     f"{amount // 100}.{amount % 100:02d} 元，{status}" + (f"（{reason}）" if reason else ""),
                 )
             )
@@ -134,18 +138,17 @@ class QueryFlow(ServiceFlow):
             return
         today = self.ctx.today()
         start_year, start_month = divmod(today.year * 12 + today.month - 1 - (_SUBSIDY_MONTHS - 1), 12)
-        try:
+        period_from, period_to = f"{start_year:04d}{start_month + 1:02d}", f"{today:%Y%m}"
+        try:  # the holder's and their household's (户类补贴 are paid to the head of household)
             payments = self.ctx.central.subsidy_payments(
-                str(person["id"]),
-                household=False,
-                period_from=f"{start_year:04d}{start_month + 1:02d}",
-                period_to=f"{today:%Y%m}",
+                str(person["id"]), household=True, period_from=period_from, period_to=period_to
             )
         except CentralUnavailable:
             if not self.ctx.offline:
                 raise
             return  # offline, and the local replica does not hold this person's payments
         self.data["subsidies"] = [jsonable(p) for p in payments]
+        self.data["subsidy_period"] = [period_from, period_to]
 
     def result_step(self) -> StepDef:
         def page() -> Page:

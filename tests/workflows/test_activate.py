@@ -22,6 +22,7 @@ from tests.workflows.helpers import (
     card_of,
     drive,
     holder_of,
+    until,
 )
 
 
@@ -65,6 +66,26 @@ def test_the_initial_pin_may_not_stay_and_a_cancelled_entry_can_be_retried() -> 
     assert step.problem is not None and step.problem.code == "pin_pad_timed_out"
     assert drive(flow).kind is StepKind.DONE
     assert world.city.count("activate") == 1
+
+
+def test_a_card_whose_holder_already_set_a_pin_is_activated_after_checking_that_pin() -> None:
+    world = World()
+    person = holder_of("qianwei_v1", world.city)  # the chip's PIN is 135790, not the initial one
+    card = card_of("qianwei_v1", person, world.city, SocialStatus.ISSUED_INACTIVE)
+    world.insert("qianwei_v1")
+    world.queued_pad.push(["975310"], ["111111"], ["135790"])
+    flow = begin(world, "activate", HR, variant="social")
+    until(flow, "set_pin", {"presenter": HOLDER})
+    step = flow.submit()
+    assert step.key == "set_pin" and step.problem is not None and step.problem.code == "not_initial_pin"
+    assert "还可尝试 5 次" in step.problem.message and "自己的密码" in step.prompt
+    step = flow.submit()  # a wrong own PIN: the card says so, the step stays
+    assert step.problem is not None and step.problem.code == "pin_incorrect"
+    done = drive(flow)
+    assert done.kind is StepKind.DONE and world.city.card_rows[card["id"]]["status"] == "active"
+    emulated = world.cards["qianwei_v1"]
+    assert emulated.pin_matches("135790") and emulated.pin_tries_left == 6
+    assert world.renderer.forms[0].item_details == {"pin_set": "此卡密码已非初始密码，持卡人核对后保留"}
 
 
 def test_financial_activation_only_at_the_cards_own_bank() -> None:

