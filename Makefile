@@ -13,7 +13,7 @@ FORMS := $(wildcard forms/*.ui)
 GENERATED := $(patsubst forms/%.ui,counter_app/ui/generated/ui_%.py,$(FORMS))
 TS := resources/translations/counter_app_zh_CN.ts
 QM := $(TS:.ts=.qm)
-UI_SOURCES := $(wildcard counter_app/ui/*.py)
+UI_SOURCES := $(wildcard counter_app/ui/*.py counter_app/ui/wizards/*.py)
 
 .PHONY: run test system-deps system-deps-test venv forms lint typecheck check clean central help bench-card bench-receipt bench-startup translations
 

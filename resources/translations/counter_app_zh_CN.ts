@@ -801,4 +801,27 @@
         <translation type="unfinished"></translation>
     </message>
 </context>
+<context>
+    <name>WizardFrame</name>
+    <message>
+        <source>业务办理</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>上一步</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>取消办理（Esc）</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>补打</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>下一步（Enter）</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
 </TS>
