@@ -181,6 +181,12 @@ class RoleTransport:
         return self._devices.transport(self.role).transmit(command)
 
 
+def _event_count(state: int) -> int:
+    """The reader's card-event counter pcsc-lite and Windows keep in the high word of a state: it
+    changes when a card went out and in again, even if we did not see the reader empty."""
+    return (state >> 16) & 0xFFFF
+
+
 @dataclass
 class _Slot:
     role: ReaderRole
@@ -422,6 +428,8 @@ class PcscDevices:
             slot = next((s for s in watched if s.reader == reader), None)
             if slot is None:
                 continue
+            known = slot.state != scard.SCARD_STATE_UNAWARE
+            swapped = known and _event_count(event_state) != _event_count(slot.state)
             slot.state = event_state & ~scard.SCARD_STATE_CHANGED
             if event_state & (scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE):
                 self._refresh_readers()
@@ -430,8 +438,8 @@ class PcscDevices:
                 bool(event_state & scard.SCARD_STATE_PRESENT) and not event_state & scard.SCARD_STATE_MUTE
             )
             new_atr = bytes(atr)
-            if present and (not slot.present or new_atr != slot.atr):
-                if slot.present:  # swapped between two polls
+            if present and (not slot.present or new_atr != slot.atr or swapped):
+                if slot.present:  # swapped between two polls (another ATR, or pcscd counted events)
                     self._card_left(slot)
                 slot.present, slot.atr = True, new_atr
                 self._emit(DeviceEvent(EventKind.CARD_INSERTED, slot.role, reader, new_atr))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ from counter_app.devices.pcsc import EventKind, PcscDevices, ReaderRole, match_r
 from counter_app.emulator import build_card, build_psam
 from counter_app.emulator.vpcd import VpcdSlot
 from counter_app.workflows.ports import CardRemovedError, TransportError
-from tests.devices.pcsc_helpers import Events, wait_until_empty
+from tests.devices.pcsc_helpers import Events, wait_until_empty, wait_until_present
 from tests.harness.services import restart_pcscd
 
 SELECT_SSSE = bytes.fromhex("00A404000F7378312E73682EC9E7BBE1B1A3D5CF")
@@ -108,6 +109,39 @@ def test_removed_and_swapped_cards_are_reported_and_a_stale_connection_fails(
     second = events.wait_for(EventKind.CARD_INSERTED)
     assert second.atr == build_card("qianwei_v1").atr()
     assert first.reader == second.reader
+
+
+@pytest.mark.integration
+@pytest.mark.pcsc
+def test_a_card_taken_out_and_put_back_while_the_thread_was_busy_is_reported_as_a_new_card(
+    pcscd: dict[str, str], slots: tuple[VpcdSlot, VpcdSlot], devices: PcscDevices, events: Events
+) -> None:
+    """Same ATR, and the thread never saw the reader empty (it was running a job): pcscd's event
+    counter tells it the card went out and in, so the next read is not of a stale connection."""
+    reader = pcscd["COUNTER_TEST_PCSC_CARD_READER"]
+    devices.start()
+    slots[0].insert(build_card("card_a"))
+    events.wait_for(EventKind.CARD_INSERTED)
+    devices.submit(lambda d: d.transport(ReaderRole.CARD).transmit(SELECT_SSSE)).result(10)
+    busy = threading.Event()
+    release = threading.Event()
+
+    def long_job(d: PcscDevices) -> None:
+        busy.set()
+        release.wait(20)
+
+    job = devices.submit(long_job)
+    assert busy.wait(10)
+    slots[0].remove()
+    wait_until_empty(reader)
+    slots[0].insert(build_card("card_a"))  # the same ATR: only the event counter tells
+    wait_until_present(reader)
+    release.set()
+    job.result(10)
+    events.wait_for(EventKind.CARD_REMOVED)
+    assert events.wait_for(EventKind.CARD_INSERTED).atr == build_card("card_a").atr()
+    answer = devices.submit(lambda d: d.transport(ReaderRole.CARD).transmit(SELECT_SSSE)).result(10)
+    assert answer[-2] == 0x61  # a fresh connection to the card now in the reader
 
 
 @pytest.mark.integration

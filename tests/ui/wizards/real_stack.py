@@ -32,6 +32,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 from pypdf import PdfReader
+from pypdf.errors import PdfReadError as PdfError
 from pytestqt.qtbot import QtBot
 
 from counter_app.config import Mode, Settings
@@ -87,14 +88,16 @@ class RealCounter:
 
     def insert(self, label: str) -> Any:
         card = self.card(label)
-        if self.card_slot.inserted:
-            self.card_slot.remove()
+        self.remove_card()
         self.card_slot.insert(card)
         return card
 
     def remove_card(self) -> None:
+        """Take the card out and wait until pcscd has seen the reader empty (as a clerk's hand is
+        slower than pcscd's poll)."""
         if self.card_slot.inserted:
             self.card_slot.remove()
+            wait_until_empty(self.settings.card_reader_pattern)
 
     # -- the server -----------------------------------------------------------------------------
 
@@ -187,9 +190,14 @@ class RealCounter:
             for path in sorted(self.printed_pdfs() - before):
                 size = path.stat().st_size
                 time.sleep(0.2)
-                if size and path.stat().st_size == size:  # cups-pdf has finished writing it
-                    assert "乐山市社会保障卡业务受理表" in pdf_text(path.read_bytes())
-                    return pdf_text(sent)
+                if not size or path.stat().st_size != size:
+                    continue
+                try:
+                    written = pdf_text(path.read_bytes())
+                except PdfError:
+                    continue  # cups-pdf has not finished writing it
+                assert "乐山市社会保障卡业务受理表" in written
+                return pdf_text(sent)
             time.sleep(0.2)
         raise AssertionError("the printer queue wrote no PDF")
 
@@ -312,8 +320,18 @@ def sign_in(qtbot: QtBot, window: MainWindow, number: str) -> str:
 def insert_and_read(qtbot: QtBot, window: MainWindow, counter: RealCounter, label: str) -> Any:
     """Put the card ``label`` in the reader and wait for the card panel's read."""
     assert window.cards is not None
-    with qtbot.waitSignal(window.cards.read_finished, timeout=20_000):  # type: ignore[attr-defined]
-        card = counter.insert(label)
+    try:
+        with qtbot.waitSignal(window.cards.read_finished, timeout=20_000):  # type: ignore[attr-defined]
+            card = counter.insert(label)
+    except Exception as error:
+        import threading
+
+        from counter_app.ui.ports import Device
+
+        raise AssertionError(
+            f"no card read: reader {window.status.text(Device.CARD_READER)!r}, "
+            f"threads {[t.name for t in threading.enumerate()]}"
+        ) from error
     return card
 
 
