@@ -147,7 +147,7 @@ def production_services(settings: Settings, sync: ProductionSync) -> ShellServic
         def print_pdf(pdf: bytes, title: str) -> str:
             return printer.print_pdf(pdf, job_name=title)
 
-    if settings.pinpad_port and not settings.pinpad_helper:
+    if settings.pinpad_port and settings.pinpad in ("", "serial") and not settings.pinpad_helper:
         probes.append(SerialPortProbe(settings.pinpad_port))
     devices = None
     if settings.card_reader_pattern:

@@ -51,6 +51,8 @@ class Settings:
     pinpad_port: str = ""
     #: A vendor 密码键盘 behind its helper process: the helper's command line (wins over the port).
     pinpad_helper: str = ""
+    #: ``reader``: the card reader's own keypad (PC/SC Part 10 secure PIN entry); "" for the others.
+    pinpad: str = ""
     printer: str = ""
     paper_profile: str = "a4_two_part"
 
@@ -85,6 +87,16 @@ def _require_str(section: dict[str, Any], key: str, path: Path) -> str:
     return value.strip()
 
 
+def _pinpad_kind(devices: dict[str, Any], path: Path) -> str:
+    kind = str(devices.get("pinpad", "")).strip()
+    if kind not in ("", "serial", "vendor", "reader"):
+        raise ConfigError(
+            f"配置文件 {path} 的 [devices] pinpad = {kind!r} 无效，可选：serial（串口密码键盘）、"
+            "vendor（厂商密码键盘，配 pinpad_helper）、reader（读卡器自带密码键盘）。"
+        )
+    return kind
+
+
 def _parse(path: Path, data_root: Path) -> Settings:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -113,6 +125,7 @@ def _parse(path: Path, data_root: Path) -> Settings:
         psam_reader_pattern=str(devices.get("psam_reader", "")),
         pinpad_port=str(devices.get("pinpad_port", "")),
         pinpad_helper=str(devices.get("pinpad_helper", "")),
+        pinpad=_pinpad_kind(devices, path),
         printer=str(printing.get("printer", "")),
         paper_profile=paper,
     )

@@ -41,6 +41,18 @@ def test_configured_counter_reads_its_file_and_leaves_a_marker(tmp_path: Path) -
         "a5",
     )
     assert settings.card_reader_pattern == "Virtual PCD 00 00"
+    assert (settings.pinpad, settings.pinpad_port, settings.pinpad_helper) == ("", "", "")
+
+
+def test_the_pin_pad_kinds_read_back_as_written(tmp_path: Path) -> None:
+    (tmp_path / "cfg").mkdir()
+    devices = 'pinpad = "vendor"\npinpad_helper = "padhelper --port COM3"\n\n[printing]'
+    (tmp_path / "cfg" / "counter.toml").write_text(GOOD.replace("[printing]", devices), encoding="utf-8")
+    settings = load_settings(tmp_path / "cfg", tmp_path / "data")
+    assert (settings.pinpad, settings.pinpad_helper) == ("vendor", "padhelper --port COM3")
+    from counter_app.ui.settings_file import counter_toml
+
+    assert 'pinpad = "vendor"' in counter_toml(settings) and "pinpad_helper" in counter_toml(settings)
     assert (tmp_path / "data" / CONFIGURED_MARKER).read_text(encoding="utf-8").strip() == "511102001/03"
 
 
@@ -62,6 +74,7 @@ def test_a_counter_that_lost_its_configuration_refuses_training_mode(tmp_path: P
         ("not toml = = =", "无法读取"),
         ("[devices]\n", r"\[counter\]"),
         (GOOD.replace('"a5"', '"a3"'), "纸张类型"),
+        (GOOD.replace("[printing]", 'pinpad = "keyboard"\n\n[printing]'), "pinpad = 'keyboard' 无效"),
     ],
 )
 def test_bad_configuration_is_a_clear_chinese_error(tmp_path: Path, text: str, message: str) -> None:

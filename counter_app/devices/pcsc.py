@@ -150,6 +150,19 @@ class PcscTransport:
             self._devices.connection_failed(self, failed)
             raise
 
+    def control(self, controlCode: int, command: list[int] | None = None) -> list[int]:  # noqa: N803
+        """``SCardControl`` on this connection (PC/SC Part 10: the reader's own PIN pad); device
+        thread only. Raises pyscard's ``SmartcardException`` with the ``hresult`` on failure."""
+        from smartcard.Exceptions import SmartcardException
+
+        self._devices.assert_device_thread()
+        if self.closed:
+            raise CardRemovedError("卡片已拔出，请重新插卡")
+        hresult, response = scard.SCardControl(self._handle, controlCode, list(command or []))
+        if hresult != scard.SCARD_S_SUCCESS:
+            raise SmartcardException(f"SCardControl {controlCode:#x} failed", hresult=hresult)
+        return [b & 0xFF for b in response]
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True

@@ -37,6 +37,8 @@ def counter_toml(settings: Settings) -> str:
         f"psam_reader = {_string(settings.psam_reader_pattern)}",
         f"pinpad_port = {_string(settings.pinpad_port)}",
     ]
+    if settings.pinpad:
+        lines.append(f"pinpad = {_string(settings.pinpad)}")
     if settings.pinpad_helper:
         lines.append(f"pinpad_helper = {_string(settings.pinpad_helper)}")
     lines += [

@@ -149,15 +149,20 @@ def training_context(environment: Any) -> MakeContext:
 
 
 def configured_pin_pad(settings: Settings) -> Any:
-    """The ``[devices]`` PIN pad: a serial 密码键盘 on ``pinpad_port``, or a vendor pad behind its
-    helper (``pinpad_helper``, a command line); `NoPinPad` when neither is configured."""
-    if settings.pinpad_helper:
+    """The ``[devices]`` PIN pad: the card reader's own keypad (``pinpad = "reader"``, PC/SC Part 10
+    through the device thread), a vendor pad behind its helper (``pinpad_helper``, a command line) or
+    a serial 密码键盘 on ``pinpad_port``; `NoPinPad` when none is configured."""
+    if settings.pinpad == "reader":
+        from counter_app.devices.pinpad.secure_pad import Part10PinPad
+
+        return Part10PinPad()
+    if settings.pinpad_helper and settings.pinpad in ("", "vendor"):
         import shlex
 
         from counter_app.devices.pinpad.vendor import VendorPadClient
 
         return VendorPadClient(shlex.split(settings.pinpad_helper))
-    if settings.pinpad_port:
+    if settings.pinpad_port and settings.pinpad in ("", "serial"):
         from counter_app.devices.pinpad.serial_pad import SerialPinPad
 
         return SerialPinPad(settings.pinpad_port)

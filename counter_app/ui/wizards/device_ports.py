@@ -18,6 +18,8 @@ T = TypeVar("T")
 
 #: How long one APDU or PSAM computation may wait for the device thread (seconds).
 DEVICE_TIMEOUT = 60.0
+#: A control call may hold the PIN entry on the reader's own keypad (at most 255 s by Part 10).
+CONTROL_TIMEOUT = 300.0
 
 
 def _on_device(service: DeviceService, job: Callable[[DeviceAccess], T]) -> T:
@@ -40,6 +42,22 @@ class DeviceThreadTransport:
     def transmit(self, command: bytes | bytearray) -> bytes:
         data = bytes(command)
         return _on_device(self._service, lambda access: access.card_transport().transmit(data))
+
+    def control(self, controlCode: int, command: list[int] | None = None) -> list[int]:  # noqa: N803
+        """``SCardControl`` to the card reader on the device thread (a Part 10 reader's own PIN pad;
+        the citizen types on it while the call waits, so it may take as long as the entry)."""
+        data = list(command or [])
+
+        def run(access: DeviceAccess) -> list[int]:
+            control = getattr(access.card_transport(), "control", None)
+            if control is None:
+                from counter_app.devices.pinpad.errors import PinPadNotCapable
+
+                raise PinPadNotCapable("此读卡器连接不提供控制通道（SCardControl）")
+            result: list[int] = control(controlCode, data)
+            return result
+
+        return self._service.submit(run).result(timeout=CONTROL_TIMEOUT)
 
 
 class DeviceThreadKeys:
