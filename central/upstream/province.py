@@ -16,20 +16,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from counter_app.domain.identity import CARD_IDENTIFIER_MARKER
+from counter_app.domain.identity import CARD_IDENTIFIER_MARKER, card_number_check_character
 
-_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _BLOCK = 10_000_000
 _FIRST_LETTER = ord("L")
 #: Years a card is valid (卡有效期).
 VALIDITY_YEARS = 10
-
-
-def card_number_check_character(body: str) -> str:
-    """The 9th character of a 卡号 whose first 8 are ``body``."""
-    total = sum(int(c, 36) * w for c, w in zip(body, _WEIGHTS, strict=True))
-    c = 11 - total % 11
-    return {10: "X", 11: "0"}.get(c, str(c))
 
 
 def card_number_for(serial: int) -> str:

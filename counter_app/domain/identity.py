@@ -44,6 +44,7 @@ __all__ = [
     "NameFit",
     "NameFitStatus",
     "Sex",
+    "card_number_check_character",
     "check_bank_card",
     "check_card_identifier",
     "check_card_number",
@@ -365,8 +366,9 @@ def check_document(
 # --- card numbers ------------------------------------------------------------------------------
 
 
-def _card_number_check_character(body: str) -> str:
-    """GB 11714-style check: A-Z count 10-35, weights 3 7 9 10 5 8 4 2, c = 11 - sum mod 11."""
+def card_number_check_character(body: str) -> str:
+    """The 9th character of a 卡号 whose first 8 are ``body`` (GB 11714-style check: A-Z count
+    10-35, weights 3 7 9 10 5 8 4 2, c = 11 - sum mod 11)."""
     total = sum(int(c, 36) * w for c, w in zip(body, (3, 7, 9, 10, 5, 8, 4, 2), strict=True))
     c = 11 - total % 11
     return {10: "X", 11: "0"}.get(c, str(c))
@@ -387,7 +389,7 @@ def check_card_number(number: str) -> CheckResult:
     if not failures:
         if value.startswith("CON"):
             notices.append("以 CON 开头的卡号不核对校验位")
-        elif _card_number_check_character(value[:8]) != value[8]:
+        elif card_number_check_character(value[:8]) != value[8]:
             message = "卡号校验位不符，请对照卡面逐位核对（仅提示，不阻止办理）"
             failures.append(Failure(FailureCode.CHECK_CHARACTER, message, blocking=False))
     return CheckResult(value, tuple(failures), tuple(notices))
