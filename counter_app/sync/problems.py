@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -145,7 +146,28 @@ class CounterNotEnrolled(DomainError):
 
 
 class SignInRefused(DomainError):
-    """An operator's sign-in was refused (登录失败): wrong password, locked, disabled, offline too long."""
+    """An operator's sign-in was refused (登录失败): wrong password, locked, disabled, offline too long.
+
+    ``locked_until`` is when a locked 工号 may try again (the server's or the offline lock's).
+    """
+
+    def __init__(
+        self, code: str, message: str, hint: str | None = None, *, locked_until: datetime | None = None
+    ) -> None:
+        super().__init__(code, message, hint)
+        self.locked_until = locked_until
+
+
+def locked_until_of(problem: Problem) -> datetime | None:
+    """The ``locked_until`` a lockout answer carries (ISO 8601 with offset), None when absent or bad."""
+    raw = problem.body.get("locked_until")
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def problem_error(problem: Problem) -> DomainError:

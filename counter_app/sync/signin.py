@@ -43,7 +43,7 @@ from counter_app.store import Store
 from counter_app.sync.client import CentralClient
 from counter_app.sync.config import SyncConfig
 from counter_app.sync.credentials import OperatorSession, Secret, TokenStore
-from counter_app.sync.problems import Problem, ServerUnreachable, SignInRefused
+from counter_app.sync.problems import Problem, ServerUnreachable, SignInRefused, locked_until_of
 from counter_app.workflows.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,7 @@ class Verifiers:
                     "offline_sign_in_locked",
                     f"离线登录密码错误次数过多，已锁定至 {datetime.fromisoformat(locked):%H:%M}。",
                     "请稍后再试，或待网络恢复后联网登录。",
+                    locked_until=datetime.fromisoformat(locked),
                 )
             until = datetime.fromisoformat(record["online_at"]) + timedelta(
                 hours=self._config.offline_sign_in_hours
@@ -241,7 +242,9 @@ class SignIn:
             problem = Problem.of(response)
             if problem.code == "operator_disabled":  # a disabled 工号 may not sign in offline either
                 self.verifiers.forget(number)
-            raise SignInRefused(problem.code, problem.detail, problem.hint)
+            raise SignInRefused(
+                problem.code, problem.detail, problem.hint, locked_until=locked_until_of(problem)
+            )
         body = response.json()
         token = str(body["token"])
         outlets = self.client.get("/outlets", token=token)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from central.core.db import Database
 from central.models import CardRow
+from counter_app.clock import SHANGHAI
 from counter_app.domain.catalog import OfflineMode, load_catalog
 from counter_app.emulator import TEST_CARDS
 from counter_app.store import OutboxStatus
@@ -169,17 +170,19 @@ def test_all_twelve_items_offline_then_the_queue_drains_in_order(
     assert any(k.startswith("补贴 202605") and v.startswith("88.00 元") for k, v in rows.items()), rows
     assert drive(flow).kind is StepKind.DONE
 
-    # local only: 密码修改 on the card, audited locally, nothing queued
+    # on the card: 密码修改 (the PIN stays on the card and pad; its 业务流水 waits in the queue)
     desk.world.queued_pad.push(["147258", "852741"])
     done = drive(start("pin_change", desk.ctx))
-    assert done.kind is StepKind.DONE and done.outcome is not None and not done.outcome.queued
+    assert done.kind is StepKind.DONE and done.outcome is not None and done.outcome.queued
     assert desk.world.cards[CARD].pin_matches("852741")
+    pin_changed = done.outcome.acceptance_number
 
     store = desk.counter.store
     assert [m.acceptance_number for m in store.outbox.messages(OutboxStatus.PENDING)] == [
         first,
         second,
         unknown,
+        pin_changed,
     ]
 
     central.start()
@@ -188,7 +191,11 @@ def test_all_twelve_items_offline_then_the_queue_drains_in_order(
     assert store.outbox.count(OutboxStatus.PENDING, OutboxStatus.SENT) == 0
     db = Database(central_db)
     try:
-        assert server_transactions(db, [first, second, unknown]) == {first: 1, second: 1}
+        assert server_transactions(db, [first, second, unknown, pin_changed]) == {
+            first: 1,
+            second: 1,
+            pin_changed: 1,
+        }
         assert server_phone(db, desk.holder["id"]) == "13512340002"  # sent in order
     finally:
         db.dispose()
@@ -242,12 +249,29 @@ def test_offline_sign_in_expires_and_locks(desk: Desk, central: CentralProcess) 
     with pytest.raises(SignInRefused) as locked:
         sync.sign_in(CLERK, PASSWORDS[CLERK])
     assert locked.value.code == "offline_sign_in_locked"
+    assert locked.value.locked_until is not None and locked.value.locked_until > datetime.now(SHANGHAI)
     clock = MovableClock()
     clock.offset = timedelta(hours=sync.config.offline_sign_in_hours + 1)
     sync.signin.verifiers._clock = clock
     with pytest.raises(SignInRefused) as expired:
         sync.sign_in(CLERK, PASSWORDS[CLERK])
     assert expired.value.code == "offline_sign_in_expired"
+
+
+def test_an_account_the_server_locked_says_until_when(desk: Desk, central: CentralProcess) -> None:
+    sync = desk.counter.sync
+    operator = "HR0108"  # a supervisor no other test here signs in as
+    for _ in range(5):  # CENTRAL_LOCKOUT_FAILURES
+        with pytest.raises(SignInRefused):
+            sync.sign_in(operator, "wrong")
+    with pytest.raises(SignInRefused) as locked:
+        sync.sign_in(operator, PASSWORDS[operator])
+    assert locked.value.code == "account_locked"
+    until = locked.value.locked_until
+    assert until is not None and timedelta(minutes=14) < until - datetime.now(SHANGHAI) <= timedelta(
+        minutes=15
+    )
+    assert f"{until:%H:%M}" in locked.value.message
 
 
 def test_sign_out_ends_the_tokens_on_the_server_and_in_memory(desk: Desk, central: CentralProcess) -> None:
