@@ -206,8 +206,11 @@ class SyncWorker:
                         )
                 report.drained = self.relay.drain(seconds=max(self.config.poll_seconds, 5.0) * 6)
                 report.pulled = self.puller.pull()
+                if report.pulled.skipped == "sign_in_required":
+                    report.online = self._still_there()
             except SignInRequired as exc:
                 report.error = str(exc)
+                report.online = self._still_there()
             except CentralUnavailable as exc:
                 report.error = str(exc)
                 report.online = self.connectivity.online
@@ -217,6 +220,11 @@ class SyncWorker:
             finally:
                 self.publish()
             return report
+
+    def _still_there(self) -> bool:
+        """Nobody is signed in, so nothing this round reached the server: probe it, so the status
+        bar does not say 联网 for a server that went away meanwhile."""
+        return self.client.health()
 
     # -- the thread ------------------------------------------------------------------------------------
 

@@ -258,6 +258,19 @@ def test_offline_sign_in_expires_and_locks(desk: Desk, central: CentralProcess) 
     assert expired.value.code == "offline_sign_in_expired"
 
 
+def test_a_server_gone_while_nobody_is_signed_in_shows_as_offline(
+    desk: Desk, central: CentralProcess
+) -> None:
+    sync = desk.counter.sync
+    sync.sign_out()
+    assert sync.worker.run_once().online and sync.connectivity.online
+    central.kill()
+    report = sync.worker.run_once()
+    assert not report.online and sync.connectivity.offline and not sync.status().online
+    central.start()
+    assert sync.worker.run_once().online and sync.connectivity.online
+
+
 def test_an_account_the_server_locked_says_until_when(desk: Desk, central: CentralProcess) -> None:
     sync = desk.counter.sync
     operator = "HR0108"  # a supervisor no other test here signs in as
