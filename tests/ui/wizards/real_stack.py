@@ -19,6 +19,7 @@ journal and audit chain, and the printed forms.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import os
@@ -44,11 +45,12 @@ from counter_app.sync import SyncConfig, SyncService
 from counter_app.sync.credentials import CounterCredentials
 from counter_app.training.central import TRAINING_COUNTER, TRAINING_OUTLET, EmbeddedCentral
 from counter_app.ui.main_window import MainWindow
-from counter_app.ui.qt import Qt
-from counter_app.ui.wizards import FlowWizard, WizardLauncher
+from counter_app.ui.wizards import FlowWizard
 from tests.devices.pcsc_helpers import wait_until_empty
 from tests.store.memory_keyring import MemoryKeyring
-from tests.ui.conftest import activate, press
+from tests.ui.conftest import activate
+from tests.ui.test_training_mode import keyring_in_memory as keyring_in_memory
+from tests.ui.wizards.test_training_wizards import open_item as open_item
 
 CLERK, SUPERVISOR, ADMIN = "HR0101", "HR0109", "ADMIN01"
 PASSWORDS = {CLERK: "peixun-jingban", SUPERVISOR: "peixun-fuhe", ADMIN: "peixun-guanli"}
@@ -213,20 +215,9 @@ def off_gui(call: Callable[[], Any]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    import keyring
-
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture(scope="module")
 def real_counter(
     tmp_path_factory: pytest.TempPathFactory,
-    memory_keyring: MemoryKeyring,
+    keyring_in_memory: MemoryKeyring,
     pcscd: dict[str, str],
     cups: dict[str, str],
 ) -> Iterator[RealCounter]:
@@ -284,13 +275,13 @@ def real_counter(
             os.environ["CUPS_SERVER"] = previous_cups
 
 
-@pytest.fixture
-def real_window(qtbot: QtBot, real_counter: RealCounter) -> Iterator[MainWindow]:
-    """The counter's main window as production composes it, signed in as the clerk."""
+@contextlib.contextmanager
+def counter_window(qtbot: QtBot, counter: RealCounter, settings: Settings) -> Iterator[MainWindow]:
+    """A main window as production composes it for ``settings``, signed in as the clerk."""
     from counter_app.app import production_services
 
     services = dataclasses.replace(
-        production_services(real_counter.settings, ProvidedSync(real_counter.sync)),  # type: ignore[arg-type]
+        production_services(settings, ProvidedSync(counter.sync)),  # type: ignore[arg-type]
         probe_interval_ms=3_600_000,
     )
     window = MainWindow(services)
@@ -301,9 +292,16 @@ def real_window(qtbot: QtBot, real_counter: RealCounter) -> Iterator[MainWindow]
     window.start()
     assert sign_in(qtbot, window, CLERK) == ""
     yield window
-    real_counter.remove_card()
+    counter.remove_card()
     window.close()
-    qtbot.waitUntil(lambda: real_counter.sync.tokens.current is None, timeout=10_000)
+    qtbot.waitUntil(lambda: counter.sync.tokens.current is None, timeout=10_000)
+
+
+@pytest.fixture
+def real_window(qtbot: QtBot, real_counter: RealCounter) -> Iterator[MainWindow]:
+    """The counter's main window with the counter's own settings."""
+    with counter_window(qtbot, real_counter, real_counter.settings) as window:
+        yield window
 
 
 def sign_in(qtbot: QtBot, window: MainWindow, number: str) -> str:
@@ -333,19 +331,3 @@ def insert_and_read(qtbot: QtBot, window: MainWindow, counter: RealCounter, labe
             f"threads {[t.name for t in threading.enumerate()]}"
         ) from error
     return card
-
-
-def open_item(qtbot: QtBot, window: MainWindow, code: str) -> FlowWizard:
-    """开始办理 of ``code`` from the service list, by keyboard."""
-    launcher = window.services.start_flow
-    assert isinstance(launcher, WizardLauncher)
-    row = next(i for i, e in enumerate(window.entries) if e.code == code)
-    window.ui.serviceList.setCurrentRow(row)
-    window.ui.serviceList.setFocus()
-    press(qtbot, window.ui.serviceList, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: launcher.wizard is not None and launcher.wizard.isVisible(), timeout=20_000)
-    wizard = launcher.wizard
-    assert wizard is not None
-    launcher.wizard = None
-    qtbot.addWidget(wizard)
-    return wizard

@@ -24,7 +24,7 @@ from tests.ui.wizards.real_stack import (
     open_item,
     pdf_text,
 )
-from tests.ui.wizards.real_stack import memory_keyring as memory_keyring
+from tests.ui.wizards.real_stack import keyring_in_memory as keyring_in_memory
 from tests.ui.wizards.real_stack import real_counter as real_counter
 from tests.ui.wizards.real_stack import real_window as real_window
 from tests.ui.wizards.test_flow_wizards import HOLDER_ANSWER, run

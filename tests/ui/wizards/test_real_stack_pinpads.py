@@ -14,14 +14,12 @@ from collections.abc import Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
-from counter_app.app import production_services
 from counter_app.config import Settings
 from counter_app.devices.pinpad import Part10PinPad, SerialPinPad
 from counter_app.ui.main_window import MainWindow
 from counter_app.ui.wizards.compose import NoPinPad, configured_pin_pad
-from tests.ui.conftest import activate
-from tests.ui.wizards.real_stack import CLERK, ProvidedSync, RealCounter, insert_and_read, open_item, sign_in
-from tests.ui.wizards.real_stack import memory_keyring as memory_keyring
+from tests.ui.wizards.real_stack import RealCounter, counter_window, insert_and_read, open_item
+from tests.ui.wizards.real_stack import keyring_in_memory as keyring_in_memory
 from tests.ui.wizards.real_stack import real_counter as real_counter
 from tests.ui.wizards.test_flow_wizards import HOLDER_ANSWER, run
 
@@ -39,21 +37,8 @@ def test_the_configured_pad_is_the_one_the_flows_get(tmp_path: object) -> None:
 @pytest.fixture
 def reader_pad_window(qtbot: QtBot, real_counter: RealCounter) -> Iterator[MainWindow]:
     settings = dataclasses.replace(real_counter.settings, pinpad="reader")
-    services = dataclasses.replace(
-        production_services(settings, ProvidedSync(real_counter.sync)),  # type: ignore[arg-type]
-        probe_interval_ms=3_600_000,
-    )
-    window = MainWindow(services)
-    qtbot.addWidget(window)
-    with qtbot.waitExposed(window):
-        window.show()
-    activate(qtbot, window)
-    window.start()
-    assert sign_in(qtbot, window, CLERK) == ""
-    yield window
-    real_counter.remove_card()
-    window.close()
-    qtbot.waitUntil(lambda: real_counter.sync.tokens.current is None, timeout=10_000)
+    with counter_window(qtbot, real_counter, settings) as window:
+        yield window
 
 
 def test_a_reader_without_a_keypad_is_named_on_the_pin_step_and_nothing_changes(
