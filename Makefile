@@ -15,7 +15,7 @@ TS := resources/translations/counter_app_zh_CN.ts
 QM := $(TS:.ts=.qm)
 UI_SOURCES := $(wildcard counter_app/ui/*.py counter_app/ui/wizards/*.py)
 
-.PHONY: run test system-deps system-deps-test venv forms lint typecheck check clean central help bench-card bench-receipt bench-startup translations
+.PHONY: run test system-deps system-deps-test venv forms lint typecheck check clean central help bench-card bench-receipt bench-startup bench-clerk translations
 
 help:
 	@sed -n '2,4p' Makefile
@@ -85,3 +85,6 @@ bench-receipt: venv
 
 bench-startup: venv forms
 	$(PY) bench/startup.py
+
+bench-clerk: venv forms
+	$(PY) bench/clerk.py

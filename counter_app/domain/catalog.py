@@ -32,6 +32,7 @@ from counter_app.resources import load_toml
 T = TypeVar("T")
 
 CATALOG_FILE: Final = ("catalog", "service_items.toml")
+PROCEDURES_FILE: Final = ("catalog", "procedures.toml")
 
 # --------------------------------------------------------------------------------------------
 # Codes shared with operators.py (DOMAIN §1), kept as strings
@@ -83,6 +84,7 @@ SERVER_COMMANDS: Final = frozenset(
         "replace",
         "transfer_region",
         "cancel_card",
+        "authorise_custody",
     }
 )
 
@@ -498,9 +500,15 @@ def _checked_codes(role: str, outlet_type: str, capabilities: Iterable[str]) -> 
 
 @dataclass(frozen=True)
 class Catalog:
-    """The service-item catalog (服务事项目录): the twelve items in the brochure's order."""
+    """The service-item catalog (服务事项目录): the twelve items in the brochure's order.
+
+    ``procedures`` are counter procedures that are not service items of the brochure (代管代持授权,
+    DOMAIN §6): they have a guide page, rules and a form like an item, but no menu place or F-key;
+    `by_code` finds them, iteration and ``codes`` cover the twelve items only.
+    """
 
     items: tuple[ServiceItem, ...]
+    procedures: tuple[ServiceItem, ...] = ()
 
     def __iter__(self) -> Iterator[ServiceItem]:
         return iter(self.items)
@@ -513,7 +521,7 @@ class Catalog:
         return tuple(i.code for i in self.items)
 
     def by_code(self, code: str) -> ServiceItem:
-        for item in self.items:
+        for item in (*self.items, *self.procedures):
             if item.code == code:
                 return item
         raise KeyError(f"unknown service item code {code!r} (known: {', '.join(self.codes)})")
@@ -570,7 +578,25 @@ def brochure_texts(node: object) -> list[str]:
 @cache
 def load_catalog() -> Catalog:
     """The service-item catalog from ``resources/catalog/service_items.toml`` (read once)."""
-    return parse_catalog(load_toml(*CATALOG_FILE), file="/".join(CATALOG_FILE))
+    catalog = parse_catalog(load_toml(*CATALOG_FILE), file="/".join(CATALOG_FILE))
+    procedures = parse_procedures(load_toml(*PROCEDURES_FILE), file="/".join(PROCEDURES_FILE))
+    clash = sorted(set(catalog.codes) & {p.code for p in procedures})
+    if clash:
+        raise CatalogError(f"{'/'.join(PROCEDURES_FILE)}: codes {clash} are service items already")
+    return Catalog(catalog.items, procedures)
+
+
+def parse_procedures(
+    data: Mapping[str, object], *, file: str = "catalog/procedures.toml"
+) -> tuple[ServiceItem, ...]:
+    """Counter procedures (柜面程序) in the items' format; their ``number`` is 0 (no menu place)."""
+    expect_keys(data, file, required={"procedures"})
+    raw = as_array(data["procedures"], f"{file}: 'procedures'")
+    procedures = tuple(_parse_item(entry, file, index) for index, entry in enumerate(raw))
+    for procedure in procedures:
+        if procedure.number != 0:
+            raise CatalogError(f"{file}: procedure {procedure.code!r} must have number = 0 (no menu place)")
+    return procedures
 
 
 _ITEM_KEYS: Final = frozenset(

@@ -22,6 +22,8 @@ cancel_loss 解挂            loss_kind, loss_date
 replace 补换卡              replace_reason, old_card_number, new_card_number, bank
 transfer_region 参保地变更   from_region, to_region, transfer_certificate
 cancel_card 注销            cancel_reason, supervisor, bank_notice
+custody_authorisation      holder_group, custody_reason, valid_period, supervisor
+（代管代持授权, a procedure）
 ========================  ====================================================================
 """
 
@@ -106,6 +108,14 @@ SECTIONS: Final[Mapping[str, tuple[SectionField, ...]]] = {
         SectionField("supervisor", "复核人（工号）"),
         SectionField("bank_notice", "金融账户", wide=True),
     ),
+    "custody_authorisation": (
+        SectionField(
+            "holder_group", "持卡人类别", choices=("低保户", "特困群众", "残疾人", "建档立卡贫困户")
+        ),
+        SectionField("valid_period", "授权有效期"),
+        SectionField("custody_reason", "代管代持事由", wide=True),
+        SectionField("supervisor", "复核人（工号）"),
+    ),
 }
 
 #: 服务须知 for every item, then each item's own lines.
@@ -127,6 +137,10 @@ ITEM_NOTICE: Final[Mapping[str, tuple[str, ...]]] = {
     "replace": ("补卡后原卡作废；换卡的，原卡在新卡发放后作废。",),
     "transfer_region": ("参保地变更不改变卡识别码，无需换卡。",),
     "cancel_card": ("社保卡注销后不能恢复；金融账户由发卡银行另行办理销户。",),
+    "custody_authorisation": (
+        "代管人须妥善保管持卡人的社会保障卡，补贴资金归持卡人所有，不得挪用、索要；"
+        "授权到期或情况变化时请及时办理变更。",
+    ),
 }
 
 CONSULTATION: Final = "咨询电话：12345（政务服务便民热线）　乐山市社会保障卡管理中心 0833-2101916"

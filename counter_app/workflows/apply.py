@@ -17,12 +17,14 @@ from counter_app.card import ReadScope
 from counter_app.domain.card_lifecycle import Command, SocialStatus, check_one_card_rule, decide
 from counter_app.domain.errors import DomainError
 from counter_app.domain.identity import DocumentType, Sex, check_document, ethnicity_name, region_name
-from counter_app.workflows import forms, people
+from counter_app.workflows import batch_apply, forms, people
 from counter_app.workflows.base import (
     Choice,
     FieldKind,
     FieldSpec,
     InputInvalid,
+    MaterialLine,
+    Outcome,
     Page,
     Problem,
     StepDef,
@@ -31,12 +33,14 @@ from counter_app.workflows.base import (
     jsonable,
     refusal,
 )
+from counter_app.workflows.card_moves import await_card, can_wait
 from counter_app.workflows.identification import card_info
 from counter_app.workflows.issuance import CardIssuing, check_name_fits
 from counter_app.workflows.people import Record, text
 from counter_app.workflows.proxy import PresenterKind, ProxyRules
 
 SEX_CHOICES = (Choice("1", "男"), Choice("2", "女"))
+INSERT_MADE_CARD = "请将此人待领取的社会保障卡插入读卡器核对"
 
 
 class ApplyFlow(CardIssuing):
@@ -49,16 +53,19 @@ class ApplyFlow(CardIssuing):
         return self.variant == "hand_over"
 
     def plan(self) -> Sequence[StepDef]:
+        single = lambda: not self.is_batch  # noqa: E731 (the steps of one applicant)
         return [
             self.variant_step(),
-            self.identify_step(),
+            batch_apply.batch_step(self),
+            self.identify_step().only_if(single),
             self.select_card_step(),
             self.new_person_step(),
-            self.presenter_step(),
+            self.presenter_step().only_if(single),
             self.materials_step(),
-            self.application_step(),
+            self.application_step().only_if(single),
             self.supervisor_step(),
             self.confirm_step(),
+            batch_apply.submit_step(self),
             self.command_step("apply", "提交申领", self._apply, when=lambda: self.variant == "standard"),
             self.prefab_step(),
             self.issue_step(),
@@ -72,6 +79,40 @@ class ApplyFlow(CardIssuing):
 
     def issuing(self) -> bool:
         return self.variant == "instant"
+
+    @property
+    def is_batch(self) -> bool:
+        """批量申领 by a unit or school from its applicant list."""
+        return self.variant == batch_apply.BATCH.value
+
+    def variant_choices(self) -> tuple[Choice, ...]:
+        return (*super().variant_choices(), batch_apply.BATCH)
+
+    def material_lines(self) -> tuple[MaterialLine, ...]:
+        if self.is_batch:
+            return batch_apply.material_lines()
+        return super().material_lines()
+
+    def confirm_rows(self) -> list[tuple[str, str]]:
+        if self.is_batch:
+            return batch_apply.confirm_rows(self)
+        return super().confirm_rows()
+
+    def finish_step(self) -> StepDef:
+        single = super().finish_step()
+
+        def handle(answer: Mapping[str, Any]) -> None:
+            if self.is_batch:
+                batch_apply.finish(self)
+            else:
+                single.handle(answer)
+
+        return StepDef(single.key, single.kind, single.page, handle)
+
+    def reprint(self) -> Outcome:
+        if self.is_batch:
+            return batch_apply.reprint(self)
+        return super().reprint()
 
     def ready_for_activation(self) -> bool:
         return bool(self.data.get("written") or self.data.get("handed_over"))
@@ -291,23 +332,29 @@ class ApplyFlow(CardIssuing):
         """领卡: read the card made in batch (it must be this person's), then ``hand_over``."""
 
         def page() -> Page:
-            return self.page(
-                "领卡", prompt="请将制成的社会保障卡插入读卡器核对", progress="正在核对卡片并登记领卡……"
-            )
+            return self.page("领卡", prompt=INSERT_MADE_CARD, progress=INSERT_MADE_CARD)
 
         def handle(answer: Mapping[str, Any]) -> None:
             card = self.card or {}
             if "hand_over" not in (self.data.get("commands") or {}):
-                with self.device("读卡核对"):
-                    info = self.ctx.card().read_basic_info(ReadScope.FULL)
                 expected = text(card, "card_number")
                 ssn = text(self.person, "social_security_number") or text(self.person, "id_number")
-                if (expected and info.card_number != expected) or (info.ssn and ssn and info.ssn != ssn):
-                    raise StepFailed(
-                        "card_mismatch",
-                        f"读卡器中的卡（卡号 {info.card_number}）不是此人待领取的卡（卡号 {expected or '未知'}）",
-                        "请取出待领取的卡重新核对",
+                await_card(self, present=True, say=INSERT_MADE_CARD)
+                while True:
+                    with self.device("读卡核对"):
+                        info = self.ctx.card().read_basic_info(ReadScope.FULL)
+                    if not (expected and info.card_number != expected) and not (
+                        info.ssn and ssn and info.ssn != ssn
+                    ):
+                        break
+                    wrong = (
+                        f"读卡器中的卡（卡号 {info.card_number or '空白'}）不是此人待领取的卡"
+                        f"（卡号 {expected or '未知'}）"
                     )
+                    if not can_wait(self):
+                        raise StepFailed("card_mismatch", wrong, "请取出此卡，插入待领取的卡后重试")
+                    await_card(self, present=False, say=f"{wrong}：请取出此卡")
+                    await_card(self, present=True, say=INSERT_MADE_CARD)
                 self.data["card_read"] = card_info(info)
             body = self.send("hand_over", "hand_over", {"card": people.card_ref(card)})
             handed = body.get("card")

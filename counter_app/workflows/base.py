@@ -70,6 +70,7 @@ class FieldKind(StrEnum):
     PHONE = "phone"
     REGION = "region"  # 行政区划代码, 6 digits
     OPERATOR_NUMBER = "operator_number"  # 工号
+    FILE = "file"  # a file's path (the wizard offers a file dialog too)
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,8 @@ class Page:
     display: tuple[tuple[str, str], ...] = ()
     progress: str = ""
     notices: tuple[str, ...] = ()
+    #: A standing notice shown on top of the page (e.g. the holder's 代管代持 authorisation).
+    banner: str = ""
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,11 @@ class Step:
     - PORT: ``progress`` text; submit() (no answer) runs it; on failure ``problem`` is set and
       submit() retries.
     - DONE: ``outcome``. REFUSED: ``refusal`` (a flow the clerk cancelled before any change ends as a
-      REFUSED-kind page with key ``cancelled`` and no refusal).
+      REFUSED-kind page with key ``cancelled`` and no refusal), and ``follow_up`` when another flow
+      solves the refusal (e.g. 代管代持授权 for a custodian without one).
+
+    Every kind carries ``banner`` (a standing notice about the holder or card, shown on top of every
+    page) and ``alerts`` (warnings from the server for the clerk, e.g. 疑似强制代领).
     """
 
     key: str
@@ -245,6 +252,9 @@ class Step:
     cancel_records: bool = False
     outcome: Outcome | None = None
     refusal: Problem | None = None
+    banner: str = ""
+    alerts: tuple[str, ...] = ()
+    follow_up: FollowUp | None = None
 
 
 class FlowStatus(StrEnum):
@@ -321,6 +331,11 @@ class StepDef:
     handle: Callable[[Mapping[str, Any]], None]
     when: Callable[[], bool] = _always
 
+    def only_if(self, condition: Callable[[], bool]) -> StepDef:
+        """This step, applying only where ``condition`` holds as well as its own guard."""
+        own = self.when
+        return StepDef(self.key, self.kind, self.page, self.handle, lambda: condition() and own())
+
 
 class Flow:
     """A service flow (业务流程) as a step machine; subclasses give ``item_code`` and `plan`."""
@@ -346,6 +361,8 @@ class Flow:
         self._refusal = None if refused is None else Problem.from_dict(refused)
         outcome = state.get("outcome")
         self._outcome = None if outcome is None else Outcome.from_dict(outcome)
+        #: Told what a long action is waiting for now (e.g. 请取出原卡); the wizard shows it.
+        self.listener: Callable[[str], None] | None = None
         self._plan: tuple[StepDef, ...] = tuple(self.plan())
         keys = [d.key for d in self._plan]
         if len(set(keys)) != len(keys):
@@ -398,6 +415,24 @@ class Flow:
         """Called by `cancel` after a change: remember why; the FINISH step then records it."""
         self.data["incomplete"] = reason.to_dict()
 
+    def banner(self) -> str:
+        """A standing notice for every page of this flow (none by default)."""
+        return ""
+
+    def alerts(self) -> tuple[str, ...]:
+        """Warnings for the clerk on every page from now on (none by default)."""
+        return ()
+
+    def refusal_follow_up(self, refusal: Problem) -> FollowUp | None:
+        """A flow that solves ``refusal``, offered on the 不予办理 page (none by default)."""
+        return None
+
+    def tell(self, text: str) -> None:
+        """Say what a running action waits for now (插卡、取卡……), to whoever listens."""
+        listener = self.listener
+        if listener is not None:
+            listener(text)
+
     # -- the wizard's API ---------------------------------------------------------------------
 
     @property
@@ -431,6 +466,9 @@ class Flow:
                 self._refusal.message,
                 refusal=self._refusal,
                 can_cancel=False,
+                banner=self.banner(),
+                alerts=self.alerts(),
+                follow_up=self.refusal_follow_up(self._refusal),
             )
         if self._status is FlowStatus.CANCELLED:
             return Step(
@@ -439,6 +477,7 @@ class Flow:
                 "已取消办理",
                 "本次办理已取消，未做任何变更。",
                 can_cancel=False,
+                banner=self.banner(),
             )
         if self._status is FlowStatus.DONE:
             assert self._outcome is not None
@@ -449,6 +488,8 @@ class Flow:
                 self._outcome.result,
                 outcome=self._outcome,
                 can_cancel=False,
+                banner=self.banner(),
+                alerts=self.alerts(),
             )
         definition = self._definition()
         page = definition.page()
@@ -468,6 +509,8 @@ class Flow:
             can_go_back=self.can_go_back,
             can_cancel=True,
             cancel_records=self._cancel_records(),
+            banner=page.banner or self.banner(),
+            alerts=self.alerts(),
         )
 
     @property

@@ -166,9 +166,12 @@ class ChangeKeyInfoFlow(ServiceFlow):
         return FollowUp(
             "replace",
             "换卡（卡面信息变更）",
+            variant="standard",  # 人社 window: the new card is made in a batch (no prefab brought yet)
             prefill={
                 "id_type": text(person, "id_type") or "resident_id",
                 "id_number": self.changes.get("new_id_number") or text(person, "id_number"),
+                "identified": True,
+                "presenter_answer": dict(self.data.get("presenter_answer") or {"requester": "holder"}),
                 "replace_kind": "exchange",
                 "replace_reason": "卡面信息变更",
             },

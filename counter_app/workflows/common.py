@@ -10,8 +10,12 @@
 - the presenter (办理人) with the brochure's 代办 rules and the 代管代持 trigger (`proxy`);
 - the materials checklist from the catalog, every line ticked explicitly (assumed lines 待确认);
 - the supervisor's confirmation (second 工号) where DOMAIN §1 requires it;
-- server commands with idempotency keys ``<flow id>:<step>``, and the FINISH step that writes the
-  transaction through ``Journal.record`` in one call, renders the 业务受理表 and prints it.
+- server commands with idempotency keys ``<flow id>:<step>`` (the first carries the flow's 受理编号,
+  each later one its own: the server keeps one 业务流水 per command), and the FINISH step that writes
+  the transaction through ``Journal.record`` in one call, renders the 业务受理表 and prints it;
+- on every page once the holder is known, the 代管代持 banner (their authorisations, or that a
+  non-holder needs one), and the server's warnings (强制代领预警) apart from the form's notices;
+- a follow-up's verified prefill (holder, presenter) taken without showing its pages again.
 
 The larger steps live beside it: `identification` (card, 证件, which card), `presenting` (办理人)
 and `recording` (FINISH, reprint); the methods here delegate to them so a flow can override a hook.
@@ -27,6 +31,7 @@ from counter_app.domain.errors import DomainError
 from counter_app.domain.operators import (
     ItemCode,
     NotPermitted,
+    OutletType,
     check_confirmer,
     check_item_offered,
     check_operator_at_outlet,
@@ -97,7 +102,31 @@ class ServiceFlow(Flow):
         refused = offline_refusal(self.item, offline=ctx.offline)
         if refused is not None:
             raise refused
+        if self.variant is None:  # one way of doing the item here: nothing to choose
+            only = self.variant_choices()
+            if len(only) == 1:
+                self.check_variant(only[0].value)
+                self.data["variant"] = only[0].value
         self.data["variant_fixed"] = self.variant is not None
+        self.apply_prefill()
+
+    def apply_prefill(self) -> None:
+        """A follow-up's prefill verified by the flow before it (``identified``): the holder and the
+        presenter are taken as they were, without a page the clerk would only confirm again."""
+        prefill = self.prefill
+        if not prefill.get("identified") or self.person is not None:
+            return
+        identification.identify_step(self).handle(
+            {"id_type": prefill.get("id_type") or "resident_id", "id_number": prefill.get("id_number") or ""}
+        )
+        answer = prefill.get("presenter_answer")
+        if isinstance(answer, Mapping) and self.proxy_rules.proxy_allowed:
+            try:
+                presenting.presenter_step(self).handle(answer)
+            except DomainError:  # this item asks more of an agent: the page is shown
+                self.data.pop("presenter", None)
+            else:
+                self.data["presenter_from_prefill"] = True
 
     def catalog_variant(self, variant: str | None) -> str | None:
         """The catalog variant a flow variant stands for (None: the item as a whole)."""
@@ -162,6 +191,40 @@ class ServiceFlow(Flow):
     def page(self, title: str, **kw: Any) -> Page:
         notices = tuple(kw.pop("notices", ())) + self.notices
         return Page(title, notices=notices, **kw)
+
+    def banner(self) -> str:
+        """代管代持: the holder's authorisations (or that they need one), on every page once known."""
+        replica = bool(self.data.get("replica_as_of")) or self.ctx.offline
+        return people.custody_banner(self.person, self.ctx.today(), from_replica=replica)
+
+    def alerts(self) -> tuple[str, ...]:
+        """The server's warnings for the clerk (疑似强制代领 …), kept apart from the form's notices."""
+        return tuple(str(a) for a in self.data.get("alerts") or ())
+
+    def alert(self, message: str) -> None:
+        alerts = self.data.setdefault("alerts", [])
+        if message not in alerts:
+            alerts.append(message)
+
+    def refusal_follow_up(self, refusal: Problem) -> FollowUp | None:
+        """A custodian without an authorisation: register one (人社 window, supervisor confirms)."""
+        if refusal.code != "custody_not_authorised" or self.ctx.outlet.type is not OutletType.HR_WINDOW:
+            return None
+        person = self.person or {}
+        answer = self.data.get("presenter_answer") or {}
+        if not person.get("vulnerable_group") or not text(person, "id_number"):
+            return None
+        prefill = {
+            "id_type": text(person, "id_type") or "resident_id",
+            "id_number": text(person, "id_number"),
+            "identified": True,
+            "custodian_name": str(answer.get("agent_name") or ""),
+            "custodian_id_type": str(answer.get("agent_id_type") or "resident_id"),
+            "custodian_id_number": str(answer.get("agent_id_number") or ""),
+            "custodian_phone": str(answer.get("agent_phone") or ""),
+            "relation": str(answer.get("relation") or ""),
+        }
+        return FollowUp("custody_authorisation", "为持卡人登记代管代持授权（须复核）", prefill=prefill)
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -286,7 +349,7 @@ class ServiceFlow(Flow):
     # -- steps in their own modules --------------------------------------------------------------
 
     def read_card_step(self, *, required: bool) -> StepDef:
-        """读卡: the card in the reader identifies card and holder (optional: 卡片不在场)."""
+        """读卡: the card in the reader identifies card and holder (optional: read when inserted)."""
         return identification.read_card_step(self, required=required)
 
     def identify_step(self) -> StepDef:
@@ -361,7 +424,10 @@ class ServiceFlow(Flow):
                 )
             self.data["materials"] = sorted(checked)
 
-        return StepDef("materials", StepKind.MATERIALS, page, handle)
+        def applies() -> bool:  # a checklist with no line for this case has nothing to check
+            return any(line.required for line in self.material_lines())
+
+        return StepDef("materials", StepKind.MATERIALS, page, handle, when=applies)
 
     def form_materials(self) -> tuple[MaterialCheck, ...]:
         checked = set(self.data.get("materials") or ())
@@ -450,18 +516,47 @@ class ServiceFlow(Flow):
             self.save()
         return str(number)
 
-    def send(self, slot: str, command: str, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    def command_number(self, slot: str) -> str:
+        """The 受理编号 a server command carries: the flow's own for its first command, a further
+        one (reserved once, kept in the checkpoint) for each later command of the same service.
+
+        The server keeps one 业务流水 per command and refuses a 受理编号 it has seen (即时制卡 is
+        申领 + 即时制卡 + 激活: three 业务流水); the form and the local journal carry the flow's own
+        number, the journal lists the others under ``command_numbers``.
+        """
+        first = self.data.setdefault("first_command", slot)
+        if first == slot:
+            return self.acceptance_number()
+        numbers: dict[str, str] = self.data.setdefault("command_numbers", {})
+        if slot not in numbers:
+            ctx = self.ctx
+            numbers[slot] = ctx.journal.next_acceptance_number(
+                ctx.outlet.code, ctx.counter_number, ctx.today()
+            )
+            self.save()
+        return numbers[slot]
+
+    def send(
+        self,
+        slot: str,
+        command: str,
+        payload: Mapping[str, Any],
+        *,
+        acceptance_number: str | None = None,
+    ) -> Mapping[str, Any]:
         """Run one server command once: the idempotency key is ``<flow id>:<slot>``, stable on resume.
 
         A command already answered is not sent again (its answer is in the checkpoint); one that may
         have reached the server (in flight at a crash) is sent again with the same key, so the
-        server applies it once. A refusal raises a `DomainError` with the server's code.
+        server applies it once. A refusal raises a `DomainError` with the server's code. The command
+        carries the flow's 受理编号 unless ``acceptance_number`` names another (批量申领: one each).
         """
         done: dict[str, Any] = self.data.setdefault("commands", {})
         if slot in done:
             answer: Mapping[str, Any] = done[slot]
             return answer
-        body = {"acceptance_number": self.acceptance_number(), **self.presenter_payload(), **payload}
+        number = acceptance_number or self.command_number(slot)
+        body = {"acceptance_number": number, **self.presenter_payload(), **payload}
         self.data["in_flight"] = slot
         self.save()
         result = self.ctx.central.send_command(command, body, f"{self.flow_id}:{slot}")
@@ -474,9 +569,10 @@ class ServiceFlow(Flow):
                 "中心系统的决定，请按提示告知办事人",
             )
         done[slot] = jsonable(dict(result.body))
-        for key in ("notices", "alerts"):
-            for message in done[slot].get(key) or ():
-                self.note(str(message))
+        for message in done[slot].get("notices") or ():
+            self.note(str(message))
+        for message in done[slot].get("alerts") or ():
+            self.alert(str(message))
         self.commit()
         self.save()  # the answer is kept: a resumed flow does not ask again
         stored: Mapping[str, Any] = done[slot]

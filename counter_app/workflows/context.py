@@ -23,6 +23,7 @@ from counter_app.domain.operators import (
 )
 from counter_app.workflows.ports import (
     CardTransport,
+    CardWait,
     CentralApi,
     Clock,
     IdReader,
@@ -97,6 +98,8 @@ class Context:
     card_settings: CardSettings = DEFAULT_SETTINGS
     #: The card's PIN before activation (初始密码): what the holder's new PIN replaces.
     initial_pin: bytes = b"123456"
+    #: Waiting for the clerk to insert or take out a card; made from ``card_transport`` when None.
+    card_wait: CardWait | None = None
 
     def card(self) -> SocialSecurityCard:
         """The 社保卡 in the counter's card reader (a fresh session object each time)."""

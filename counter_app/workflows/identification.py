@@ -42,24 +42,40 @@ CARD_ABSENT = Choice("absent", "卡片不在场，按证件办理")
 
 
 def read_card_step(flow: ServiceFlow, *, required: bool) -> StepDef:
-    """读卡: the card in the reader identifies card and holder (optional: 卡片不在场)."""
+    """读卡: the card in the reader identifies card and holder.
+
+    Required: the step waits on the card (a missing card is the step's problem; the wizard goes on
+    once it is inserted). Optional (卡片可不在场): nothing for the clerk to choose — the holder's
+    card is read when it is in the reader; an empty reader, or a blank 预制卡 already in it (即时制卡
+    prepared), means the card is not here and the holder is identified by 证件 on the next page.
+    A submitted ``{"choice": "absent"}`` still says 卡片不在场 outright.
+    """
 
     def page() -> Page:
-        options = () if required else (CARD_ABSENT,)
+        options = ()
         return flow.page(
             "读取社会保障卡",
-            prompt="请将持卡人的社会保障卡插入读卡器",
+            prompt="请将持卡人的社会保障卡插入读卡器" if required else "读卡器中有卡则读取，否则按证件核验",
             progress="正在读取社会保障卡……",
             options=options,
         )
 
     def handle(answer: Mapping[str, Any]) -> None:
-        if not required and answer.get("choice") == CARD_ABSENT.value:
+        absent = not required and answer.get("choice") == CARD_ABSENT.value
+        if not required and not absent:
+            from counter_app.workflows.card_moves import card_present
+
+            absent = not card_present(flow)
+        if absent:
             flow.data["card_read"] = None
             flow.data["card_absent"] = True
             return
         with flow.device("读卡"):
             info = flow.ctx.card().read_basic_info(ReadScope.FULL)
+        if info.is_blank and not required:
+            flow.data["card_read"] = None
+            flow.data["card_absent"] = True
+            return
         if info.is_blank:
             raise StepFailed(
                 "blank_card",

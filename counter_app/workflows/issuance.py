@@ -3,8 +3,12 @@
 Instant issuance runs (申领 at a quick-issuance outlet, 补换卡 at the issuing bank's outlet, and the
 HR window personalising a 预制卡 the citizen brought):
 
-1. ``prefab``: read the blank 预制卡 in the reader: its 卡识别码 and 规范版本; the name must fit the
-   chip (DOMAIN §5: otherwise chip personalisation is refused, nothing else).
+0. ``take_out_card`` (补换卡 with the old card read at the start): the clerk is told to take the old
+   card out of the reader, and the step waits until the reader is empty (`card_moves`).
+1. ``prefab``: the clerk is told to insert the blank 预制卡 into the same reader and the step waits for
+   it; a card that is not blank (the old card put back by mistake) is asked out again; then its
+   卡识别码 and 规范版本 are read; the name must fit the chip (DOMAIN §5: otherwise chip
+   personalisation is refused, nothing else).
 2. ``issue``: the server commands (``apply`` + ``instant_issue``, or ``replace`` with ``instant``, or
    ``instant_issue``), each with an idempotency key ``<flow id>:<command>[:<卡识别码>]``, the chip's
    卡识别码 reported with it; the answer holds the new 卡号 and dates. The server checks that the
@@ -13,6 +17,8 @@ HR window personalising a 预制卡 the citizen brought):
    `PendingWrite` into the flow's checkpoint before and after every UPDATE; an UNCERTAIN end (card
    pulled, power lost) or a crash resumes with `resolve_uncertain` on the same card (another card
    is refused as 卡片不符), so a write is never lost, never done twice and never done on another card.
+   With a wizard (a `CardWait` in the context) a pulled card is asked back ("请将同一张卡插回") and the
+   write goes on when it is in the reader again, with no key pressed; another card is asked out.
 4. ``activate_choice`` / ``set_pin`` / ``activate``: the holder sets the new PIN on the pad (the
    initial PIN may not stay) and the server activates the functions this outlet may activate.
 
@@ -28,7 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from counter_app.card import PendingWrite, PrefabData, ReadScope
-from counter_app.card.errors import PinIncorrect
+from counter_app.card.errors import CardMismatch, PinIncorrect
 from counter_app.card.records import has_name_extension
 from counter_app.domain.errors import DomainError
 from counter_app.domain.identity import chip_name_fit
@@ -44,9 +50,14 @@ from counter_app.workflows.base import (
     StepKind,
     refusal,
 )
+from counter_app.workflows.card_moves import await_card, can_wait, card_present
 from counter_app.workflows.common import ServiceFlow
 from counter_app.workflows.people import Record, text
 from counter_app.workflows.ports import TransportError
+
+TAKE_OUT = "请从读卡器取出持卡人的原卡"
+INSERT_PREFAB = "请将空白预制卡插入读卡器"
+PUT_BACK = "写卡中断：请将同一张卡插回读卡器，系统将核对已写入的内容并补写"
 
 ACTIVATE_NOW = Choice("now", "现在激活（持卡人在密码键盘设置新密码）")
 ACTIVATE_LATER = Choice("later", "暂不激活（持卡人以后持卡办理激活）")
@@ -116,19 +127,62 @@ class CardIssuing(ServiceFlow):
             birth_date=born,
         )
 
+    # -- 0. the old card out of the reader --------------------------------------------------
+
+    def take_out_step(self) -> StepDef:
+        """取出原卡: the holder's card read at the start leaves the reader before the 预制卡 goes in."""
+
+        def page() -> Page:
+            return self.page(
+                "取出原卡",
+                prompt="请从读卡器取出持卡人的原卡，随后将空白预制卡插入同一读卡器",
+                progress=TAKE_OUT,
+            )
+
+        def handle(answer: Mapping[str, Any]) -> None:
+            await_card(self, present=False, say=TAKE_OUT)
+
+        return StepDef(
+            "take_out_card",
+            StepKind.PORT,
+            page,
+            handle,
+            when=lambda: self.issuing() and self.card_read is not None and self.new_card is None,
+        )
+
     # -- 1. the prefab ----------------------------------------------------------------------
+
+    def prefab_prompt(self) -> str:
+        """What the clerk puts in the reader now (the HR window: the 预制卡 the citizen brought)."""
+        return INSERT_PREFAB
 
     def prefab_step(self) -> StepDef:
         def page() -> Page:
-            return self.page("插入预制卡", prompt="请将空白预制卡插入读卡器", progress="正在读取预制卡……")
+            return self.page("插入预制卡", prompt=self.prefab_prompt(), progress=self.prefab_prompt())
 
         def handle(answer: Mapping[str, Any]) -> None:
-            with self.device("读取预制卡"):
-                info = self.ctx.card().read_basic_info(ReadScope.BASIC)
-            if not info.is_blank:
-                raise StepFailed("not_blank_prefab", "读卡器中的卡不是空白预制卡", "请插入空白预制卡")
+            await_card(self, present=True, say=self.prefab_prompt())
+            while True:
+                try:
+                    with self.device("读取预制卡"):
+                        info = self.ctx.card().read_basic_info(ReadScope.BASIC)
+                except TransportError:
+                    if not can_wait(self) or card_present(self):
+                        raise
+                    await_card(self, present=True, say=self.prefab_prompt())
+                    continue
+                if info.is_blank:
+                    break
+                old = self.card_read or {}
+                if info.card_number and info.card_number == old.get("card_number"):
+                    what = f"持卡人的原卡（卡号 {info.card_number}）"
+                else:
+                    what = f"一张已制成的卡（卡号 {info.card_number or '未知'}）"
+                await_card(self, present=False, say=f"读卡器中是{what}，不是空白预制卡：请取出此卡")
+                await_card(self, present=True, say=self.prefab_prompt())
             check_name_fits(text(self.person, "name"), has_extension=has_name_extension(info.spec_version))
             self.data["prefab"] = {"card_id": info.card_id, "spec_version": info.spec_version}
+            self.tell("已读取预制卡，正在向社保卡中心申请制卡数据……")
 
         return StepDef("prefab", StepKind.PORT, page, handle, when=self.issuing)
 
@@ -155,7 +209,22 @@ class CardIssuing(ServiceFlow):
             return self.page("写卡", prompt=prompt, progress="正在写入芯片并逐项读回核对……")
 
         def handle(answer: Mapping[str, Any]) -> None:
-            self._write()
+            while True:  # a pulled card is waited for (with a wizard); other faults are shown
+                try:
+                    self._write()
+                    return
+                except TransportError:
+                    if not can_wait(self) or card_present(self):
+                        raise  # a reader fault with the card in place: shown, Enter retries
+                    await_card(self, present=True, say=PUT_BACK)
+                except StepFailed as failed:
+                    if not can_wait(self):
+                        raise
+                    if isinstance(failed.__cause__, CardMismatch):
+                        await_card(self, present=False, say=f"{failed.message}：请取出此卡")
+                    elif failed.code != "write_uncertain" or card_present(self):
+                        raise
+                    await_card(self, present=True, say=PUT_BACK)
 
         return StepDef("write_card", StepKind.PORT, page, handle, when=lambda: self.new_card is not None)
 

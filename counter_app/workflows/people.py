@@ -160,18 +160,92 @@ def normalised_id(id_type: str, number: str, today: date) -> str:
     return check_document(kind, number, today=today).value if kind is not None else number.strip()
 
 
-def custody_for(person: Record, agent_id_type: str, agent_id_number: str, today: date) -> Record | None:
-    """The person's 代管代持 authorisation for this agent valid today, or None."""
-    raw: Sequence[Any] = person.get("custody_authorisations") or ()
+def _masked(number: str) -> str:
+    """A 证件号码 as the server shows it in lookups (``5111**********1234``)."""
+    n = len(number)
+    keep = 4 if n >= 12 else 2 if n >= 8 else 1
+    return "*" * n if n <= 2 * keep else number[:keep] + "*" * (n - 2 * keep) + number[-keep:]
+
+
+def custody_for(
+    person: Record, agent_id_type: str, agent_id_number: str, today: date, *, agent_name: str = ""
+) -> Record | None:
+    """The person's 代管代持 authorisation for this agent valid today, or None.
+
+    The server's lookups mask the custodian's 证件号码 (``5111**********1234``): then the agent's
+    number masked the same way and the custodian's name must both agree. This is the counter's
+    early check; the server checks the full number again on every command.
+    """
     wanted = normalised_id(agent_id_type, agent_id_number, today)
+    for entry in active_custody(person, today):
+        number = text(entry, "custodian_id_number")
+        kind = text(entry, "custodian_id_type") or "resident_id"
+        if kind != agent_id_type:
+            continue
+        if "*" in number:
+            name = text(entry, "custodian_name")
+            if _masked(wanted) == number and (not agent_name or not name or name == agent_name):
+                return entry
+        elif normalised_id(kind, number, today) == wanted:
+            return entry
+    return None
+
+
+#: 四类人 as the server codes them (``persons.vulnerable_group``); other values are shown as they are.
+VULNERABLE_GROUPS: Final[Mapping[str, str]] = {
+    "subsistence_allowance": "低保户",
+    "extreme_poverty": "特困群众",
+    "disability": "残疾人",
+    "registered_poor": "建档立卡贫困户",
+    "four_categories": "四类人",  # the local replica keeps only the flag
+}
+
+
+def vulnerable_label(person: Record | None) -> str:
+    """The holder's 四类人 group in words ("" when not one of them)."""
+    code = text(person, "vulnerable_group")
+    return VULNERABLE_GROUPS.get(code, code)
+
+
+def active_custody(person: Record | None, today: date) -> list[Record]:
+    """The holder's 代管代持 authorisations valid today."""
+    raw: Sequence[Any] = (person or {}).get("custody_authorisations") or ()
+    out = []
     for entry in raw:
         if not isinstance(entry, Mapping) or entry.get("active") is False:
             continue
-        number = text(entry, "custodian_id_number")
-        kind = text(entry, "custodian_id_type") or "resident_id"
-        if kind != agent_id_type or normalised_id(kind, number, today) != wanted:
-            continue
         start, until = as_date(entry.get("valid_from")), as_date(entry.get("valid_until"))
         if (start is None or start <= today) and (until is None or today <= until):
-            return entry
-    return None
+            out.append(entry)
+    return out
+
+
+def custody_banner(person: Record | None, today: date, *, from_replica: bool = False) -> str:
+    """代管代持 as every page of a flow shows it, once the holder is known ("" when it does not apply).
+
+    ``from_replica``: the holder comes from the local replica (离线), which keeps no authorisations.
+    """
+    group = vulnerable_label(person)
+    if group and from_replica:
+        return (
+            f"代管代持：此持卡人属于{group}。离线时无法核对代管代持授权；"
+            "非本人办理的，请待联网核对授权后再办理。"
+        )
+    active = active_custody(person, today)
+    if active:
+        who = "；".join(
+            f"{text(c, 'custodian_name')}（{text(c, 'relation') or '代管人'}，"
+            f"证件尾号 {text(c, 'custodian_id_number')[-4:]}，事由：{text(c, 'reason')}，"
+            f"有效期 {text(c, 'valid_from')} 至 {text(c, 'valid_until')}，复核人 {text(c, 'approved_by')}）"
+            for c in active
+        )
+        return (
+            f"代管代持：此持卡人（{group or '四类人'}）的社会保障卡已授权代管代持 — {who}。"
+            "非本人办理的，只能由上述代管人办理；请核对代管人身份证件。"
+        )
+    if group:
+        return (
+            f"代管代持：此持卡人属于{group}，尚无有效的代管代持授权。"
+            "非本人办理的须先登记代管代持授权（须复核）；村（社区）干部不得代领、保管他人社会保障卡。"
+        )
+    return ""

@@ -59,6 +59,33 @@ class CardTransport(Protocol):
         ...
 
 
+@runtime_checkable
+class CardWait(Protocol):
+    """Waiting for the clerk to put a card into the reader or take it out (插卡/取卡等待).
+
+    ``wait`` blocks the calling (worker) thread until the reader is in the wanted state and returns
+    True, or returns False once `cancel` was called (the clerk pressed Esc; a cancel made while
+    nobody waits stops the next wait). ``notify`` says a reader event happened, so a waiter looks
+    again at once instead of at its next poll. Implementation: `counter_app.workflows.card_moves`.
+    """
+
+    def present(self) -> bool:
+        """Whether a card is in the reader now."""
+        ...
+
+    def wait(self, present: bool) -> bool:
+        """Block until a card is (``present``) or is not in the reader; False when cancelled."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop the current (or next) wait."""
+        ...
+
+    def notify(self) -> None:
+        """A card was inserted or removed: look again now."""
+        ...
+
+
 class KeyPurpose(enum.Enum):
     """Which card key a `KeyProvider` computation uses (密钥用途)."""
 

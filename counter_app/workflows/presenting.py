@@ -102,7 +102,8 @@ def presenter_step(flow: ServiceFlow) -> StepDef:
         today = flow.ctx.today()
         custody = None
         if presenter.agent is not None:
-            custody = people.custody_for(person, presenter.agent.id_type, presenter.agent.id_number, today)
+            agent = presenter.agent
+            custody = people.custody_for(person, agent.id_type, agent.id_number, today, agent_name=agent.name)
         vulnerable = bool(person.get("vulnerable_group"))
         if custody is not None and presenter.kind in (PresenterKind.OTHER, PresenterKind.CUSTODIAN):
             presenter = Presenter(
@@ -129,7 +130,11 @@ def presenter_step(flow: ServiceFlow) -> StepDef:
         }
 
     return StepDef(
-        "presenter", StepKind.CLERK_INPUT, page, handle, when=lambda: flow.proxy_rules.proxy_allowed
+        "presenter",
+        StepKind.CLERK_INPUT,
+        page,
+        handle,
+        when=lambda: flow.proxy_rules.proxy_allowed and not flow.data.get("presenter_from_prefill"),
     )
 
 

@@ -8,6 +8,7 @@ after a failure) or stamps 补打 n (after a print).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from counter_app.domain.errors import DomainError
@@ -52,6 +53,11 @@ def finish(flow: ServiceFlow) -> None:
         if journal.find(number) is None:
             raw = flow.data.get("incomplete")
             facts = flow.transaction_facts() if raw is None else flow.incomplete_facts(Problem.from_dict(raw))
+            if flow.alerts():  # the server's warnings stay in the journal, not on the citizen's form
+                facts = dataclasses.replace(facts, details={**facts.details, "alerts": list(flow.alerts())})
+            if flow.data.get("command_numbers"):  # the server's 业务流水 of the later commands
+                numbers = dict(flow.data["command_numbers"])
+                facts = dataclasses.replace(facts, details={**facts.details, "command_numbers": numbers})
             agent = flow.presenter.agent
             record = forms.transaction(
                 flow.ctx,

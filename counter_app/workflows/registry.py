@@ -1,4 +1,5 @@
-"""The twelve flows by item code (业务流程目录), and starting or resuming one.
+"""The twelve flows by item code (业务流程目录), the counter procedures (代管代持授权), and
+starting or resuming one.
 
 A wizard asks `start` for a new flow of an item (optionally a variant and a prefill, e.g. a
 follow-up's) and `resume` for a flow the journal still holds a checkpoint of (after a crash).
@@ -18,6 +19,7 @@ from counter_app.workflows.change_contact import ChangeContactFlow
 from counter_app.workflows.change_key_info import ChangeKeyInfoFlow
 from counter_app.workflows.common import ServiceFlow
 from counter_app.workflows.context import Context
+from counter_app.workflows.custody import CustodyFlow
 from counter_app.workflows.pin_change import PinChangeFlow
 from counter_app.workflows.pin_reset import PinResetFlow
 from counter_app.workflows.query import QueryFlow
@@ -44,6 +46,19 @@ FLOWS: Final[Mapping[str, type[ServiceFlow]]] = {
 }
 
 
+#: Counter procedures that are not service items (``Catalog.procedures``): 代管代持授权.
+PROCEDURES: Final[Mapping[str, type[ServiceFlow]]] = {CustodyFlow.item_code: CustodyFlow}
+
+
+def flow_class(item_code: str) -> type[ServiceFlow]:
+    """The flow of a service item or counter procedure."""
+    try:
+        return FLOWS.get(item_code) or PROCEDURES[item_code]
+    except KeyError:
+        known = ", ".join((*FLOWS, *PROCEDURES))
+        raise KeyError(f"no flow for item {item_code!r} (known: {known})") from None
+
+
 def start(
     item_code: str,
     ctx: Context,
@@ -53,11 +68,7 @@ def start(
     flow_id: str | None = None,
 ) -> ServiceFlow:
     """A new flow of ``item_code``; a flow that may not start here is returned REFUSED."""
-    try:
-        flow_class = FLOWS[item_code]
-    except KeyError:
-        raise KeyError(f"no flow for item {item_code!r} (known: {', '.join(FLOWS)})") from None
-    flow = flow_class.start(ctx, variant=variant, prefill=prefill, flow_id=flow_id)
+    flow = flow_class(item_code).start(ctx, variant=variant, prefill=prefill, flow_id=flow_id)
     assert isinstance(flow, ServiceFlow)
     return flow
 
@@ -72,6 +83,6 @@ def resume(flow_id: str, ctx: Context) -> ServiceFlow | None:
     state = ctx.journal.load_checkpoint(flow_id)
     if state is None:
         return None
-    flow = FLOWS[str(state["item_code"])].restore(ctx, state)
+    flow = flow_class(str(state["item_code"])).restore(ctx, state)
     assert isinstance(flow, ServiceFlow)
     return flow

@@ -13,6 +13,11 @@ Variants:
 
 A bank outlet replaces only its own bank's cards (scope). The old card per DOMAIN §3: 补 retires it
 at once; 换 retires it when the new card is issued on the spot, else it stays usable until 领卡.
+
+The holder's card, when it is in the reader at the start, is read (it identifies holder and card; 补
+then is refused: the card is not lost); during instant issuance the clerk is then guided to take it
+out and put the 预制卡 into the same reader (`issuance`). After 关键信息变更 the flow starts from the
+follow-up's prefill: holder, presenter and reason (卡面信息变更) are not asked again.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ class ReplaceFlow(CardIssuing):
     def plan(self) -> Sequence[StepDef]:
         return [
             self.variant_step(),
+            self.read_card_step(required=False).only_if(lambda: not self.personalising),
             self.identify_step(),
             self.select_card_step(),
             self.replacement_step(),
@@ -80,6 +86,7 @@ class ReplaceFlow(CardIssuing):
                 self._replace,
                 when=lambda: self.variant in ("prefab_handout", "standard"),
             ),
+            self.take_out_step(),
             self.prefab_step(),
             self.issue_step(),
             self.write_step(),
@@ -167,6 +174,12 @@ class ReplaceFlow(CardIssuing):
             reason = str(answer.get("reason") or "")
             if reason not in REASONS:
                 raise InputInvalid("reason_required", "请选择补换原因")
+            if REASONS[reason][0] is ReplaceKind.REISSUE and self.card_read is not None:
+                raise InputInvalid(
+                    "card_in_hand",
+                    "已读到持卡人的原卡，卡片未遗失，不能办理补卡",
+                    "原卡在手的请选择换卡（损坏、有效期满或卡面信息变更）",
+                )
             self.data["reason"] = reason
             self.data["kind"] = REASONS[reason][0].value
             transition = self.transition()
@@ -174,7 +187,28 @@ class ReplaceFlow(CardIssuing):
             assert transition.replacement is not None
             self.data["old_card_replaced_now"] = transition.replacement.old_card_replaced_now
 
-        return StepDef("replacement", StepKind.CLERK_INPUT, page, handle, when=lambda: not self.personalising)
+        return StepDef(
+            "replacement",
+            StepKind.CLERK_INPUT,
+            page,
+            handle,
+            when=lambda: not self.personalising and not self.data.get("reason_from_prefill"),
+        )
+
+    def apply_prefill(self) -> None:
+        """换卡 after 关键信息变更: the reason is decided already (卡面信息变更), no page for it."""
+        super().apply_prefill()
+        reason = _reason_choice(self.prefill)
+        if reason and self.person is not None and not self.personalising and self.card is not None:
+            self.replacement_step().handle({"reason": reason})
+            self.data["reason_from_prefill"] = True
+
+    def prefab_prompt(self) -> str:
+        if self.personalising:
+            return "请将办事人带来的空白预制卡插入读卡器"
+        if self.card_read is not None:
+            return "请将空白预制卡插入同一读卡器（原卡已取出）"
+        return super().prefab_prompt()
 
     def material_required(self, index: int, text: str) -> bool:
         if text.startswith("换卡的"):

@@ -61,6 +61,11 @@ class FakeCity(FakeCentralApi):
     people_rows: dict[int, dict[str, Any]] = field(default_factory=dict)
     card_rows: dict[int, dict[str, Any]] = field(default_factory=dict)
     locked_elsewhere: set[int] = field(default_factory=set)
+    #: 强制代领预警 (DOMAIN §6): principals per agent ID number; more than ``alert_principals`` warns.
+    agent_principals: dict[str, set[int]] = field(default_factory=dict)
+    #: 受理编号 of the 业务流水 recorded (the server keeps one per command and refuses a second).
+    acceptance_numbers: set[str] = field(default_factory=set)
+    alert_principals: int = 3
     _next_id: int = 1
     _next_number: int = 500
 
@@ -172,6 +177,9 @@ class FakeCity(FakeCentralApi):
     def _view(self, person: dict[str, Any]) -> dict[str, Any]:
         view = copy.deepcopy(person)
         view["cards"] = copy.deepcopy(self.person_cards(person["id"]))
+        for entry in view["custody_authorisations"]:  # lookups mask the custodian's number (server)
+            number = str(entry["custodian_id_number"])
+            entry["custodian_id_number"] = number[:4] + "*" * (len(number) - 8) + number[-4:]
         return view
 
     def find_person(self, id_type: str, id_number: str) -> Mapping[str, Any] | None:
@@ -215,13 +223,44 @@ class FakeCity(FakeCentralApi):
     def _run(self, command: str, payload: Mapping[str, Any]) -> CommandResult:
         if not payload.get("acceptance_number"):
             raise AssertionError(f"{command} without acceptance_number")
+        if payload["acceptance_number"] in self.acceptance_numbers:
+            return CommandResult(
+                False, {}, "duplicate_acceptance_number", "此受理编号已有业务记录，不能重复提交。"
+            )
         try:
             body = getattr(self, f"_cmd_{command}")(payload)
         except DomainError as refusal:
             return CommandResult(False, {}, refusal.code, refusal.message)
         except Refusal as refusal:
             return CommandResult(False, {}, refusal.code, refusal.message)
+        self.acceptance_numbers.add(str(payload["acceptance_number"]))
+        alert = self._forced_collection(payload)
+        if alert:
+            body = {**body, "alerts": [*body.get("alerts", []), alert]}
         return CommandResult(True, {"command": command, **body})
+
+    def _forced_collection(self, payload: Mapping[str, Any]) -> str:
+        agent = payload.get("agent")
+        if not isinstance(agent, Mapping) or not agent.get("id_number"):
+            return ""
+        if payload.get("person") is not None:
+            try:
+                principal = self._person(payload["person"])["id"]
+            except Refusal:
+                return ""
+        elif payload.get("card") is not None:
+            principal = self._card(payload["card"])["person_id"]
+        else:
+            return ""
+        number = str(agent["id_number"])
+        seen = self.agent_principals.setdefault(number, set())
+        seen.add(principal)
+        if len(seen) <= self.alert_principals:
+            return ""
+        return (
+            f"代办人（证件号码尾号 {number[-4:]}）近 30 天已为 {len(seen)} 人办理业务，"
+            f"超过 {self.alert_principals} 人，请核实是否存在强制代领，并报告复核人员。"
+        )
 
     def _today(self) -> date:
         return self.clock.now().date()
@@ -419,6 +458,28 @@ class FakeCity(FakeCentralApi):
             if p.get(key):
                 person[key] = p[key]
         return {"person": copy.deepcopy(person)}
+
+    def _cmd_authorise_custody(self, p: Mapping[str, Any]) -> dict[str, Any]:
+        person = self._person(p["person"])
+        if not person.get("vulnerable_group"):
+            raise Refusal("custody_not_eligible", "代管代持只适用于四类人")
+        if not p.get("confirmer_number"):
+            raise Refusal("confirmation_required", "须复核人员确认")
+        custodian = p["custodian"]
+        entry = {
+            "id": self._id(),
+            "custodian_name": custodian["name"],
+            "custodian_id_type": custodian.get("id_type", "resident_id"),
+            "custodian_id_number": custodian["id_number"],
+            "relation": p["relation"],
+            "reason": p["reason"],
+            "valid_from": p["valid_from"],
+            "valid_until": p["valid_until"],
+            "approved_by": p["confirmer_number"],
+            "active": True,
+        }
+        person["custody_authorisations"].append(entry)
+        return {"authorisation_id": entry["id"], "person": copy.deepcopy(person)}
 
     def _cmd_transfer_region(self, p: Mapping[str, Any]) -> dict[str, Any]:
         person = self._person(p["person"])

@@ -104,7 +104,11 @@ def assert_issued_once(world: World, prefab: EmulatedCard, person: dict[str, Any
     journal = world.memory
     mine = [t for t in journal.transactions.values() if t.details.get("flow_id") == FLOW_ID]
     assert len(mine) == 1 and world.written() == (1, 1, 0)
-    assert {p["acceptance_number"] for _, p in city.commands} == {mine[0].acceptance_number}
+    # one 业务流水 per command on the server: the flow's own 受理编号 first, the others as journaled
+    numbers = [p["acceptance_number"] for _, p in city.commands]
+    later = mine[0].details.get("command_numbers") or {}
+    assert numbers[0] == mine[0].acceptance_number and len(set(numbers)) == len(numbers)
+    assert set(numbers[1:]) == set(later.values())
     assert mine[0].item_code == case.item and mine[0].result.startswith("已当场制卡")
     assert FLOW_ID not in journal.checkpoints
     if case.item == "replace":

@@ -25,6 +25,7 @@ from counter_app.ui.qt import (
     QCheckBox,
     QComboBox,
     QDialog,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -99,6 +100,19 @@ class FieldInput:
             if spec.hint:
                 edit.setPlaceholderText(spec.hint)
             self.widget = edit
+        self.row_widget: QWidget = self.widget
+        if spec.kind is FieldKind.FILE:  # a path typed or chosen in the file dialog (F4)
+            row = QWidget(parent)
+            line = QHBoxLayout(row)
+            line.setContentsMargins(0, 0, 0, 0)
+            self.widget.setParent(row)
+            line.addWidget(self.widget, 1)
+            browse = QPushButton("选择文件…（F4）", row)
+            browse.setObjectName(f"browse_{spec.key}")
+            browse.setAutoDefault(False)
+            browse.clicked.connect(self.browse)
+            line.addWidget(browse)
+            self.row_widget = row
         self.widget.setObjectName(f"field_{spec.key}")
         if spec.hint:
             self.widget.setToolTip(spec.hint)
@@ -114,7 +128,18 @@ class FieldInput:
 
     def set_visible(self, visible: bool) -> None:
         self.label.setVisible(visible)
-        self.widget.setVisible(visible)
+        self.row_widget.setVisible(visible)
+
+    def browse(self) -> None:
+        """The file dialog of a FILE field (名单文件 …)."""
+        edit = self.widget
+        if not isinstance(edit, QLineEdit):
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            edit, self.spec.label, edit.text(), "名单文件 (*.xlsx *.csv *.txt);;所有文件 (*)"
+        )
+        if path:
+            edit.setText(path)
 
     def focus_target(self) -> QWidget:
         return self.boxes[0] if self.boxes else self.widget
@@ -124,6 +149,8 @@ class FlowWizard(QDialog):
     """The wizard of one flow; ``step_shown`` is emitted with every `Step` it shows."""
 
     step_shown = Signal(object)
+    #: What a running step waits for now (from `Flow.tell`, on the flow's worker thread).
+    told = Signal(str)
 
     def __init__(
         self,
@@ -148,6 +175,7 @@ class FlowWizard(QDialog):
         self.ui.itemLabel.setText(self.item_header())
         self.ui.itemLabel.setTextFormat(Qt.TextFormat.PlainText)
         self.busy = False
+        self._waits_stopped = False  # Esc stopped a card wait: the clerk goes on with Enter
         self.step: Step = flow.step
         self._inputs: list[FieldInput] = []
         self._materials: list[tuple[str, QCheckBox]] = []
@@ -159,6 +187,8 @@ class FlowWizard(QDialog):
         self.ui.backButton.clicked.connect(self._back)
         self.ui.cancelButton.clicked.connect(self.reject)
         self.ui.printButton.clicked.connect(self.reprint)
+        self.told.connect(self._show_told)
+        flow.listener = self.told.emit  # queued to the GUI thread: the flow runs on a worker
         self._show(self.step)
 
     # -- what the dialog shows -----------------------------------------------------------------
@@ -218,6 +248,18 @@ class FlowWizard(QDialog):
             self.ui.problemLabel.setText(f"{problem.message}{hint}")
         else:
             self.ui.problemLabel.setText("")
+        if step.banner:  # 代管代持 …: on every page of the flow once the holder is known
+            banner = QLabel(step.banner, page)
+            banner.setObjectName("flowBanner")
+            banner.setWordWrap(True)
+            banner.setStyleSheet("background:#fff3e0;color:#8a4b00;border:1px solid #8a4b00;padding:4px;")
+            layout.addWidget(banner)
+        for alert in step.alerts:  # the server's warnings (疑似强制代领): for the clerk, not the form
+            warning = QLabel(f"⚠ {alert}", page)
+            warning.setObjectName("alertText")
+            warning.setWordWrap(True)
+            warning.setStyleSheet("color:#b00020;font-weight:bold;")
+            layout.addWidget(warning)
         for notice in step.notices:
             note = QLabel(f"提示：{notice}", page)
             note.setWordWrap(True)
@@ -232,6 +274,13 @@ class FlowWizard(QDialog):
             self._build_port(step, layout)
         elif step.kind is StepKind.DONE:
             self._build_done(step, layout)
+        if step.kind is StepKind.REFUSED and step.follow_up is not None and self._start_follow_up is not None:
+            follow = step.follow_up
+            button = QPushButton(f"接着办理：{follow.label}", page)
+            button.setObjectName("followUpButton")
+            button.setAutoDefault(False)
+            button.clicked.connect(lambda: self._follow(follow))
+            layout.addWidget(button)
         layout.addStretch(1)
         page.show()
         running = step.kind not in (StepKind.DONE, StepKind.REFUSED)
@@ -251,6 +300,32 @@ class FlowWizard(QDialog):
         self.step_shown.emit(step)
         if step.kind is StepKind.PORT and step.problem is None and not step.options:
             self._run(lambda: self.flow.submit(None), "port")
+        elif self._waits_for_card(step):  # the card left the reader: go on once it is back
+            self._run(self._retry_when_card_back, "card_back")
+
+    def _waits_for_card(self, step: Step) -> bool:
+        waiting = getattr(self.flow.ctx, "card_wait", None)
+        return (
+            waiting is not None
+            and not self._waits_stopped
+            and step.kind is StepKind.PORT
+            and step.problem is not None
+            and step.problem.code == "card_removed"
+        )
+
+    def _retry_when_card_back(self) -> Step:
+        waiting = self.flow.ctx.card_wait
+        if waiting is not None and waiting.wait(True):
+            return self.flow.submit(None)
+        return self.flow.step
+
+    def _show_told(self, text: str) -> None:
+        """The running step's current instruction (请取出原卡 / 请插入预制卡 …)."""
+        if self._page is None or self.step.kind is not StepKind.PORT or not self.busy:
+            return
+        progress = self._page.findChild(QLabel, "progressText")
+        if progress is not None:
+            progress.setText(text)
 
     def _build_form(self, step: Step, layout: QVBoxLayout) -> None:
         form = QFormLayout()
@@ -262,7 +337,7 @@ class FlowWizard(QDialog):
                 assert isinstance(field_input.widget, QLineEdit)
                 field_input.widget.setReadOnly(True)
                 field_input.widget.setPlaceholderText("按 Enter 由复核人员在本柜台登录确认")
-            form.addRow(field_input.label, field_input.widget)
+            form.addRow(field_input.label, field_input.row_widget)
             self._inputs.append(field_input)
             if isinstance(field_input.widget, QComboBox):
                 field_input.widget.currentIndexChanged.connect(self._refresh_visibility)
@@ -419,6 +494,7 @@ class FlowWizard(QDialog):
         if kind is StepKind.CLERK_INPUT and self._needs_confirmation():
             return
         answer = None if kind is StepKind.PORT else self.answer()
+        self._waits_stopped = False
         self._run(lambda: self.flow.submit(answer), "submit")
 
     def _needs_confirmation(self) -> bool:
@@ -459,6 +535,10 @@ class FlowWizard(QDialog):
     def reject(self) -> None:
         """Esc / 取消办理: cancel the flow (or, while a device waits, ask it to stop)."""
         if self.busy:
+            waiting = getattr(self.flow.ctx, "card_wait", None)
+            if waiting is not None:  # 插卡/取卡等待: stops at once (no device I/O)
+                self._waits_stopped = True
+                waiting.cancel()
             pad = getattr(self.flow.ctx, "pin_pad", None)
             if pad is not None:
                 try:
@@ -500,6 +580,11 @@ class FlowWizard(QDialog):
         self._start_follow_up(follow)
 
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        if event.key() == Qt.Key.Key_F4:
+            files = [i for i in self._inputs if i.spec.kind is FieldKind.FILE and i.widget.isVisibleTo(self)]
+            if files:
+                files[0].browse()
+                return
         if event.key() == Qt.Key.Key_F9 and self.step.kind is StepKind.DONE:
             self.reprint()
             return
