@@ -88,6 +88,7 @@ class CardController(QObject):
         self.card_present = False
         self.reader_connected = False
         self.reading: CardReading | None = None
+        self._held = 0  # wizards whose flows drive the card now
         panel.read_requested.connect(self.read)
         bridge.device_event.connect(self.on_event)
 
@@ -177,8 +178,38 @@ class CardController(QObject):
 
     # -- reading --------------------------------------------------------------------------------
 
+    @property
+    def held(self) -> bool:
+        return self._held > 0
+
+    def hold(self) -> None:
+        """A wizard's flow drives the card from now on: no read of the panel's own (its APDUs would
+        come between the flow's, e.g. between a SELECT and the write that relies on it)."""
+        self._held += 1
+        self._seq += 1  # the answer of a read still running is dropped
+        if self.card_present:
+            self._panel.show_waiting(
+                translate("CardController", "业务办理中：卡片由办理向导读写，办结后自动读卡")
+            )
+
+    def release(self) -> None:
+        """The wizard closed: read whatever card is in the reader now."""
+        self._held = max(0, self._held - 1)
+        if self._held:
+            return
+        if self.card_present:
+            self.read()
+        else:
+            self._panel.show_waiting(translate("CardController", "请插入社会保障卡"))
+
     def read(self) -> None:
         """读卡: read the card in the reader on the device thread (also the F-key and the button)."""
+        if self.held:
+            self._panel.show_waiting(
+                translate("CardController", "业务办理中：卡片由办理向导读写，办结后自动读卡")
+            )
+            self.read_finished.emit()
+            return
         self._seq += 1
         seq = self._seq
         if self._lookup_task is not None:

@@ -214,6 +214,10 @@ class WizardLauncher:
                 if not wizard.ui.problemLabel.text()
                 else wizard.ui.problemLabel.text()
             )
+        cards = getattr(self.window, "cards", None)
+        if cards is not None:  # the flow drives the card now: the panel's own reads wait
+            cards.hold()
+            wizard.finished.connect(lambda _result: cards.release())
         wizard.finished.connect(lambda _result: self._closed(wizard))
         self.wizard = wizard
         self.opened.append(wizard)

@@ -307,3 +307,30 @@ def test_query_shows_the_households_payments_with_reasons_and_prints_the_stateme
     while not (real_counter.printed_pdfs() - before):
         assert time.monotonic() < deadline, "the statement never came out of the printer queue"
         time.sleep(0.2)
+
+
+# --- the card panel and a wizard on one reader -------------------------------------------------------
+
+
+def test_the_card_panel_does_not_read_while_a_wizard_drives_the_card(
+    real_window: MainWindow, real_counter: RealCounter, qtbot: QtBot
+) -> None:
+    """The panel's read is one device job, the flow's APDUs are one job each: a panel read coming
+    between a flow's SELECT and its write would break the write, so the panel waits its turn."""
+    cards = real_window.cards
+    assert cards is not None and cards.reading is None
+    wizard = open_item(qtbot, real_window, "query")
+    assert cards.held
+    real_counter.card_slot.insert(real_counter.card("emeishan_v2"))
+    qtbot.waitUntil(lambda: cards.card_present, timeout=20_000)
+    qtbot.wait(1_000)
+    assert cards.reading is None  # inserted, not read by the panel
+    press(qtbot, wizard.focusWidget() or wizard, Qt.Key.Key_Escape)  # 取消办理: nothing was done
+    qtbot.waitUntil(lambda: wizard.step.key == "cancelled" or not wizard.isVisible(), timeout=10_000)
+    assert cards.held and cards.reading is None
+    with qtbot.waitSignal(cards.read_finished, timeout=20_000):
+        if wizard.isVisible():
+            press(qtbot, wizard.focusWidget() or wizard, Qt.Key.Key_Return)  # 关闭
+        qtbot.waitUntil(lambda: not wizard.isVisible(), timeout=10_000)
+    assert not cards.held
+    assert cards.reading is not None and cards.reading.info.card_number == card_number("emeishan_v2")
