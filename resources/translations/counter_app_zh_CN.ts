@@ -76,6 +76,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>业务办理中：卡片由办理向导读写，办结后自动读卡</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>读卡器中没有卡，请插入社会保障卡</source>
         <translation type="unfinished"></translation>
     </message>
