@@ -203,9 +203,14 @@ class FlowWizard(QDialog):
         ctx = self.flow.ctx
         kind = ctx.outlet.type.label
         lines = [f"{marked(item.name)} — {ctx.outlet.name}（{kind}）", f"申请条件：{marked(item.conditions)}"]
-        steps = [("  " if s.level > 1 else "") + marked(s.text) for s in item.process]
+        steps: list[str] = []
+        for step in item.process:  # the brochure's steps verbatim (each ends with its own 。), numbered
+            if step.level > 1:
+                steps.append(f"· {marked(step.text)}")  # a sub-step of the step before
+            else:
+                steps.append(f"{sum(1 for t in steps if not t.startswith('·')) + 1}. {marked(step.text)}")
         if steps:
-            lines.append("办理流程：" + "；".join(steps))
+            lines.append("办理流程：" + " ".join(steps))
         return "\n".join(lines)
 
     def page_text(self) -> str:
