@@ -405,7 +405,9 @@ class Workload:
                 return "command_replay", self.last_command
             assert self.desk is not None
             self.sequence += 1
-            number = f"{self.desk['outlet']}-{self.desk['counter']}-20261127-{self.sequence:04d}"
+            number = (
+                f"{self.desk['outlet']}-{self.desk['counter']}-{self.plan.data['day']}-{self.sequence:04d}"
+            )
             body = json.dumps(
                 {
                     "acceptance_number": number,
@@ -683,6 +685,34 @@ def _print_phase(title: str, result: dict[str, Any]) -> None:
             print(f"  注意：测量期间本机其他进程占用 {cores['other']:.2f} 核，结果偏低，宜在空闲时重测。")
 
 
+def _unused_day(url: str) -> str:
+    """A 受理编号 date (YYYYMMDD) no earlier run used: a database driven again keeps their numbers."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        used = {
+            row[0]
+            for row in conn.execute(
+                "SELECT DISTINCT split_part(acceptance_number, '-', 3) FROM transactions"
+            ).fetchall()
+        }
+    day = date(2026, 11, 27)
+    while f"{day:%Y%m%d}" in used:
+        day -= timedelta(days=1)
+    return f"{day:%Y%m%d}"
+
+
+def _postmaster_pid(conn: Any) -> int | None:
+    """The PostgreSQL server's process id (first line of postmaster.pid), if this process may read it."""
+    import psycopg
+
+    try:
+        folder = conn.execute("SHOW data_directory").fetchone()[0]
+        return int((Path(folder) / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError, psycopg.Error):
+        return None
+
+
 def orchestrate(args: argparse.Namespace) -> int:
     import psycopg
     import requests
@@ -693,35 +723,61 @@ def orchestrate(args: argparse.Namespace) -> int:
     from central.services.reference_data import sync_subsidy_catalog
     from tests.harness.services import Postgres, free_tcp_port
 
+    size = "已生成的数据库" if args.database_url else f"{args.persons:,} 人，{args.payments:,} 条补贴发放记录"
     print(
-        f"乐山市社保卡中心服务压测：{args.persons:,} 人，{args.payments:,} 条补贴发放记录，"
+        f"乐山市社保卡中心服务压测：{size}，"
         f"{args.connections} 连接，每阶段预热 {args.warmup:.0f} s + 测量 {args.seconds:.0f} s；CPU {os.cpu_count()} 核"
     )
     postgres = Postgres()
     server: subprocess.Popen[bytes] | None = None
     canned: subprocess.Popen[bytes] | None = None
     workdir = Path(tempfile.mkdtemp(prefix="central-bench-"))
+    postgres_pid: int | None = None
     try:
-        env = postgres.start()
-        admin = env["COUNTER_TEST_PG_ADMIN_URL"]
-        database = "central_bench"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{database}"')
-        url = env["COUNTER_TEST_PG_URL"].rsplit("/", 1)[0] + f"/{database}"
-        upgrade(url)
-        db = Database(url)
-        with db.write() as session:
-            sync_subsidy_catalog(session)
-            create_training_data(session)
-            keys = issue_training_credentials(session, secret_for)
-        db.dispose()
-        print("\n数据生成（COPY）:")
-        seconds = seed(admin, database, args.persons, args.payments)
-        rows = args.persons * 4 // 3 + args.persons * 2 + args.payments
-        print(f"  合计 {rows:,} 行，用时 {seconds:.1f} s（{rows / seconds:,.0f} 行/s，含索引重建与 ANALYZE）")
+        if args.database_url:  # a database this script seeded before (kept running by whoever started it)
+            url = args.database_url
+            db = Database(url)
+            with db.write() as session:
+                keys = issue_training_credentials(session, secret_for)
+            db.dispose()
+            seconds = float("nan")
+            libpq_url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+            with psycopg.connect(libpq_url, autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE")  # what earlier runs wrote counts like the seeded rows
+                postgres_pid = _postmaster_pid(conn)
+                counts = [
+                    conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+                    for table in ("persons", "subsidy_payments")
+                ]
+            print(
+                f"\n数据：沿用已生成的数据库（--database-url）：{counts[0]:,} 人，{counts[1]:,} 条补贴发放记录"
+            )
+        else:
+            env = postgres.start()
+            admin = env["COUNTER_TEST_PG_ADMIN_URL"]
+            database = "central_bench"
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{database}"')
+            url = env["COUNTER_TEST_PG_URL"].rsplit("/", 1)[0] + f"/{database}"
+            libpq_url = admin.rsplit("/", 1)[0] + f"/{database}"
+            upgrade(url)
+            db = Database(url)
+            with db.write() as session:
+                sync_subsidy_catalog(session)
+                create_training_data(session)
+                keys = issue_training_credentials(session, secret_for)
+            db.dispose()
+            print("\n数据生成（COPY）:")
+            seconds = seed(admin, database, args.persons, args.payments)
+            rows = args.persons * 4 // 3 + args.persons * 2 + args.payments
+            print(
+                f"  合计 {rows:,} 行，用时 {seconds:.1f} s（{rows / seconds:,.0f} 行/s，含索引重建与 ANALYZE）"
+            )
+            postgres_pid = postgres.process.pid if postgres.process is not None else None
 
-        with psycopg.connect(admin.rsplit("/", 1)[0] + f"/{database}") as conn:
-            ids = random.Random(7).sample(range(1, args.persons + 1), min(20_000, args.persons))
+        with psycopg.connect(libpq_url) as conn:
+            persons = int(conn.execute("SELECT max(id) FROM persons").fetchone()[0] or 0)  # type: ignore[index]
+            ids = random.Random(7).sample(range(1, persons + 1), min(20_000, persons))
             samples = [
                 {"id": i, "id_number": n, "card_number": c}
                 for i, n, c in conn.execute(
@@ -772,11 +828,11 @@ def orchestrate(args: argparse.Namespace) -> int:
             )
             answer.raise_for_status()
             desks.append({"token": answer.json()["token"], "key": key, "outlet": outlet, "counter": counter})
-        data = {"samples": samples, "desks": desks}
+        data = {"samples": samples, "desks": desks, "day": _unused_day(libpq_url)}
 
         watch = {"server": server.pid}
-        if postgres.process is not None:
-            watch["postgres"] = postgres.process.pid
+        if postgres_pid is not None:
+            watch["postgres"] = postgres_pid
 
         def plan(phases: list[tuple[str, dict[str, int]]], target_port: int = port) -> Plan:
             workers = args.workers if target_port == port else 0
@@ -880,6 +936,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--database-url",
+        help="drive an already seeded database (SQLAlchemy URL) instead of starting and seeding one",
+    )
     parser.add_argument("--generator", help=argparse.SUPPRESS)
     parser.add_argument("--canned-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

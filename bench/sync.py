@@ -226,9 +226,14 @@ def run(args: argparse.Namespace) -> int:
 
         # 1. initial sync --------------------------------------------------------------------------------
         print("\n首次同步（全量快照 + 变更流回放）:", flush=True)
+        watch = {"server": server.pid}
+        if postgres.process is not None:
+            watch["postgres"] = postgres.process.pid
+        before = central_load.cpu_snapshot(watch)
         started = time.perf_counter()
         report = sync.puller.pull()
         initial = time.perf_counter() - started
+        cores = central_load.cpu_used(before, central_load.cpu_snapshot(watch))
         rows = report.snapshot_rows
         size = _store_size(path)
         rate = rows / initial
@@ -238,6 +243,13 @@ def run(args: argparse.Namespace) -> int:
             f"（本机写入 {rows / max(report.applying_seconds, 1e-9):,.0f} 行/s）"
         )
         print(f"  本地库占用 {size / 2**20:,.0f} MiB（{size / max(rows, 1):.0f} 字节/行，含索引与加密字段）")
+        if cores:
+            print(
+                f"  CPU（首次同步期间，核）：柜台进程 {cores['generator']:.2f}，中心服务 {cores.get('server', 0.0):.2f}，"
+                f"PostgreSQL {cores.get('postgres', 0.0):.2f}，本机其他进程 {cores['other']:.2f}"
+            )
+            if cores["other"] > 0.15:
+                print(f"  注意：本机其他进程占用 {cores['other']:.2f} 核，结果偏低，宜在空闲时重测。")
 
         # 2. delta sync -----------------------------------------------------------------------------------
         _delta_changes(url, 1000)

@@ -31,7 +31,8 @@ Snapshot: ``GET /snapshot?entity=…&after=…`` pages through one kind of recor
 page carries ``as_of``, the feed's last committed number read **before** the page's query. A client
 keeps the ``as_of`` of its first page, reads every page of every kind, then replays the feed from
 that ``as_of``: whatever changed while it paged has a number above it, so snapshot + replay equals
-the server's state.
+the server's state. ``&region=<参保地>`` narrows the pages to one county (its persons, their cards,
+the payments to them): a county's counter then loads its share of the city, not the whole of it.
 
 Scope (decision, DOMAIN §1): HR windows act on the whole city and bank outlets may query every
 card, so every counter's feed is the whole city; ``admin`` has none. Records written in bulk by
@@ -75,6 +76,12 @@ def record_data(row: Base) -> dict[str, Any]:
     """A record as the feed and the snapshot carry it: its columns (no row version)."""
     table = row.__table__
     return {c.key: _json_value(getattr(row, c.key)) for c in table.columns if c.key not in _SKIP}
+
+
+def record_columns(entity: str) -> list[Any]:
+    """The table columns a record of ``entity`` carries, in the order ``record_data`` lists them."""
+    table: Any = MODELS[entity].__table__
+    return [c for c in table.columns if c.key not in _SKIP]
 
 
 def _dumps(value: Any) -> str:
@@ -226,11 +233,27 @@ def page_text(since: int, last: int, count: int, entries: str) -> str:
     )
 
 
-def snapshot_page(session: Session, entity: Entity, after: int, limit: int) -> dict[str, Any]:
-    """One keyset page of ``entity`` with ``as_of`` read before the page's query."""
+def in_region(entity: str, region: str) -> Any:
+    """The records of ``entity`` that belong to 参保地 ``region``: its persons, their cards, and the
+    payments to them (收款人) — what a county's replica keeps."""
+    of_region = select(PersonRow.id).where(PersonRow.insured_region == region)
+    if entity == "person":
+        return PersonRow.insured_region == region
+    if entity == "card":
+        return CardRow.person_id.in_(of_region)
+    return SubsidyPaymentRow.recipient_person_id.in_(of_region)
+
+
+def snapshot_page(
+    session: Session, entity: Entity, after: int, limit: int, region: str | None = None
+) -> dict[str, Any]:
+    """One keyset page of ``entity`` (of one 参保地 if ``region``) with ``as_of`` read before the page's query."""
     as_of, _ = feed_state(session)
     model: Any = MODELS[entity]
-    rows = list(session.scalars(select(model).where(model.id > after).order_by(model.id).limit(limit + 1)))
+    query = select(model).where(model.id > after)
+    if region is not None:
+        query = query.where(in_region(entity, region))
+    rows = list(session.scalars(query.order_by(model.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     items = [record_data(r) for r in rows]
@@ -243,6 +266,22 @@ def snapshot_page(session: Session, entity: Entity, after: int, limit: int) -> d
         "more": more,
         "items": items,
     }
+
+
+def snapshot_text(session: Session, entity: Entity, after: int, limit: int, region: str | None = None) -> str:
+    """`snapshot_page` as the JSON text the route answers (the records spliced in as serialised)."""
+    page = snapshot_page(session, entity, after, limit, region)
+    items = ",".join(_dumps(item) for item in page["items"])
+    return snapshot_page_text(entity, page["as_of"], after, page["next_after"], page["more"], items)
+
+
+def snapshot_page_text(entity: str, as_of: int, after: int, next_after: int, more: bool, items: str) -> str:
+    """A snapshot page as JSON text, its records (``items``) spliced in as serialised — the same
+    bytes FastAPI would make of the page through ``SnapshotPage``."""
+    return (
+        f'{{"entity":"{entity}","as_of":{as_of},"after":{after},"next_after":{next_after},'
+        f'"more":{"true" if more else "false"},"items":[{items}]}}'
+    )
 
 
 def prune(session: Session, now: datetime, retention_days: float) -> int:

@@ -16,9 +16,10 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from central.core.reads import Connection
+from central.models import AwareDateTime
 from central.schemas import PersonRef
 from central.services.common import normalised_id_number
-from central.services.feed import cursor_expired, page_text
+from central.services.feed import MODELS, cursor_expired, page_text, record_columns, snapshot_page_text
 from central.services.lookups import (
     card_query,
     check_periods,
@@ -380,6 +381,64 @@ async def subsidy_payments(
         payments = [(r, r, r.beneficiary_name, r.recipient_name) for r in rows if r.id is not None]
         household_id = rows[0].person_household_id
     return payments_report(person_id, household_id, by_household, period_from, period_to, payments)
+
+
+# -- the snapshot (全量同步) -------------------------------------------------------------------
+
+
+def _record_column(column: Any) -> str:
+    """A column as ``feed.record_data`` renders it in JSON (timestamps exactly as ``isoformat``)."""
+    name: str = column.name
+    if isinstance(column.type, AwareDateTime):  # read in the session's zone, Asia/Shanghai
+        return (
+            f"CASE WHEN {name} IS NULL THEN NULL ELSE to_char({name}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+            f"CASE WHEN {name} = date_trunc('second', {name}) THEN '' ELSE to_char({name}, '.US') END || "
+            f"to_char({name}, 'TZH:TZM') END AS {name}"
+        )
+    return name
+
+
+#: ``feed.in_region`` in SQL: the records of one 参保地 (``%(region)s``).
+_IN_REGION = {
+    "person": "insured_region = %(region)s",
+    "card": "EXISTS (SELECT 1 FROM persons p WHERE p.id = person_id AND p.insured_region = %(region)s)",
+    "payment": (
+        "EXISTS (SELECT 1 FROM persons p WHERE p.id = recipient_person_id AND p.insured_region = %(region)s)"
+    ),
+}
+
+
+def _snapshot_statement(entity: str, by_region: bool) -> str:
+    """One keyset page of ``entity`` as JSON text, with ``as_of`` and ``more``, in one statement.
+
+    One statement sees one snapshot of the database: ``as_of`` is the feed's last number that the
+    page's rows already reflect, and every later change has a higher one (see ``central.services.feed``).
+    """
+    table: Any = MODELS[entity].__table__
+    columns = ", ".join(_record_column(c) for c in record_columns(entity))
+    region = f" AND {_IN_REGION[entity]}" if by_region else ""
+    return (
+        "SELECT s.last_seq AS as_of, page.last_id, page.items, EXISTS ("
+        f"SELECT 1 FROM {table.name} WHERE id > coalesce(page.last_id, %(after)s){region}) AS more "
+        "FROM feed_state s, LATERAL (SELECT max(r.id) AS last_id, "
+        "string_agg(row_to_json(r)::text, ',' ORDER BY r.id) AS items FROM ("
+        f"SELECT {columns} FROM {table.name} WHERE id > %(after)s{region} ORDER BY id LIMIT %(limit)s) r) page "
+        "WHERE s.id = 1"
+    )
+
+
+_SNAPSHOT = {(entity, by): _snapshot_statement(entity, by) for entity in MODELS for by in (False, True)}
+
+
+async def snapshot_page(
+    conn: Connection, entity: str, after: int, limit: int, region: str | None = None
+) -> str:
+    """One page of the snapshot, like ``feed.snapshot_text`` — the records serialised by PostgreSQL."""
+    params = {"after": after, "limit": limit, "region": region}
+    row = await (await conn.execute(_SNAPSHOT[(entity, region is not None)], params)).fetchone()
+    assert row is not None, "feed_state has its one row from the migration"
+    next_after = after if row.last_id is None else int(row.last_id)
+    return snapshot_page_text(entity, int(row.as_of), after, next_after, bool(row.more), row.items or "")
 
 
 # -- the change feed -------------------------------------------------------------------------

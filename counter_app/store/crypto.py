@@ -10,6 +10,12 @@ moved to another column or row fails its tag. Lookups by ID number go through
 HMAC-SM3(lookup_key, type ‖ normalised number), never through the clear value. SM4-CTR + HMAC-SM3
 needs only what every OpenSSL with SM4 and SM3 has (SM4-GCM is missing from some distribution
 builds the counters run on).
+
+Many values at once (`FieldCipher.encrypt_many`, a page of the replica): one SM4-CTR keystream from
+one random counter block serves them all, each value starting on a block boundary, so the nonce of
+a value is simply the counter block its part of the keystream starts at. Every blob is exactly what
+`encrypt` would have made with that nonce (and `decrypt` reads it as any other); no two values
+share a counter block, and the keystream of the padding between values is thrown away.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import json
 import os
 import struct
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,15 +76,22 @@ def normalise_id_number(id_number: str) -> str:
     return "".join(unicodedata.normalize("NFKC", id_number).split()).upper()
 
 
+_BLOCK = 16
+_COUNTER_LOW = 1 << 32  # some CTR implementations count in the low 32 bits of the block only
+
+
 class FieldCipher:
     """Encrypts and authenticates one column value (加密字段) and makes keyed lookup hashes."""
 
     def __init__(self, keys: StoreKeys) -> None:
         self._keys = keys
+        # Keyed once; every tag and lookup hash starts from a copy (the key schedule is not redone).
+        self._mac = hmac.HMAC(keys.authentication, hashes.SM3())
+        self._lookup = hmac.HMAC(keys.lookup, hashes.SM3())
 
     def _tag(self, context: str, nonce: bytes, ciphertext: bytes) -> hmac.HMAC:
         label = context.encode("utf-8")
-        mac = hmac.HMAC(self._keys.authentication, hashes.SM3())
+        mac = self._mac.copy()
         mac.update(FORMAT_1 + struct.pack(">I", len(label)) + label + nonce + ciphertext)
         return mac
 
@@ -90,6 +104,43 @@ class FieldCipher:
         encryptor = self._ctr(nonce).encryptor()
         ciphertext = encryptor.update(plaintext) + encryptor.finalize()
         return FORMAT_1 + nonce + ciphertext + self._tag(context, nonce, ciphertext).finalize()
+
+    def encrypt_many(self, values: Sequence[tuple[bytes | None, str]]) -> list[bytes | None]:
+        """The blobs of many ``(plaintext, context)`` pairs (None stays None), from one keystream.
+
+        The same blobs `encrypt` makes, value by value (see the module docstring), for a fraction of
+        the cost: one cipher for the whole batch instead of one per value.
+        """
+        blocks = [0 if plain is None else -(-len(plain) // _BLOCK) for plain, _ in values]
+        total = sum(blocks)
+        if total == 0:
+            return [None if plain is None else self.encrypt(plain, context) for plain, context in values]
+        # A random first counter block whose low 32 bits do not wrap within the batch, so the
+        # keystream is the same whether the library counts in 128 or in the low 32 bits.
+        first = int.from_bytes(os.urandom(NONCE_BYTES), "big")
+        if total >= _COUNTER_LOW:
+            raise ValueError("batch too large for one keystream")
+        if (first % _COUNTER_LOW) + total > _COUNTER_LOW:
+            first -= (first % _COUNTER_LOW) + total - _COUNTER_LOW
+        padded = b"".join(
+            plain + bytes(n * _BLOCK - len(plain))
+            for (plain, _), n in zip(values, blocks, strict=True)
+            if plain is not None
+        )
+        encryptor = self._ctr(first.to_bytes(NONCE_BYTES, "big")).encryptor()
+        stream = encryptor.update(padded) + encryptor.finalize()
+        blobs: list[bytes | None] = []
+        block = 0
+        for (plain, context), n in zip(values, blocks, strict=True):
+            if plain is None:
+                blobs.append(None)
+                continue
+            nonce = (first + block).to_bytes(NONCE_BYTES, "big")
+            start = block * _BLOCK
+            ciphertext = stream[start : start + len(plain)]
+            blobs.append(FORMAT_1 + nonce + ciphertext + self._tag(context, nonce, ciphertext).finalize())
+            block += n
+        return blobs
 
     def decrypt(self, blob: bytes, context: str) -> bytes:
         """The plaintext; raises `StoreIntegrityError` when the blob was altered or moved."""
@@ -120,7 +171,7 @@ class FieldCipher:
 
     def lookup_hash(self, *parts: str) -> str:
         """HMAC-SM3 over the parts (unit-separated), hex: a column to search by, not a secret."""
-        mac = hmac.HMAC(self._keys.lookup, hashes.SM3())
+        mac = self._lookup.copy()
         mac.update("\x1f".join(parts).encode("utf-8"))
         return mac.finalize().hex()
 

@@ -8,9 +8,9 @@ phone, address and bank account are encrypted; persons are found by the keyed ha
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert
@@ -83,6 +83,44 @@ class ReplicaPayment:
     updated_at: str | None = None
 
 
+#: The columns a replica row is written in (``synced_at`` is added by `Replica.apply`).
+PERSON_COLUMNS: Final = (
+    "person_id",
+    "id_type",
+    "id_number_hash",
+    "id_number",
+    "name",
+    "sex",
+    "ethnicity",
+    "birth_date",
+    "phone",
+    "address",
+    "insured_region",
+    "household_id",
+    "household_head",
+    "four_categories",
+    "version",
+    "updated_at",
+)
+CARD_COLUMNS: Final = (
+    "card_ref",
+    "person_id",
+    "card_number",
+    "card_id",
+    "issuing_bank",
+    "social_status",
+    "financial_status",
+    "issued_on",
+    "valid_until",
+    "bank_account",
+    "bank_account_tail",
+    "version",
+    "updated_at",
+)
+#: A payment row: the fields of `ReplicaPayment` in their order (``paid_on`` as ISO text).
+PAYMENT_COLUMNS: Final = tuple(f.name for f in fields(ReplicaPayment))
+
+
 def _day(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -103,91 +141,121 @@ class Replica:
     # ---- writing
 
     @staticmethod
-    def _upsert(connection: sa.Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:
+    def _upsert(
+        connection: sa.Connection,
+        table: sa.Table,
+        key: str,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        synced_at: str,
+    ) -> None:
         """Insert or update ``rows`` (one statement, executed for all of them); never to an older version.
 
-        Runs as the driver's ``executemany`` with plain tuples (every value here is already what SQLite
-        stores: text, integers, blobs, None), so a page of ten thousand rows costs one statement.
+        Runs as the driver's ``executemany`` with plain tuples in ``columns`` order (every value here
+        is already what SQLite stores: text, integers, blobs, None), so a page of ten thousand rows
+        costs one statement; ``synced_at``, the same for every row, is written into it.
         """
         if not rows:
             return
-        columns = list(rows[0])
-        names = ", ".join(columns)
+        names = ", ".join((*columns, "synced_at"))
         marks = ", ".join("?" for _ in columns)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in (*columns, "synced_at") if c != key)
+        stamp = synced_at.replace("'", "''")
         statement = (
-            f"INSERT INTO {table.name} ({names}) VALUES ({marks}) "
+            f"INSERT INTO {table.name} ({names}) VALUES ({marks}, '{stamp}') "
             f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE excluded.version >= {table.name}.version"
         )
-        connection.exec_driver_sql(statement, [tuple(row[c] for c in columns) for row in rows])
+        connection.exec_driver_sql(statement, rows)
 
-    def _person_values(self, person: ReplicaPerson, synced_at: str) -> dict[str, Any]:
-        enc = self._cipher.encrypt_text
+    def _person_rows(self, persons: Sequence[ReplicaPerson]) -> list[tuple[Any, ...]]:
+        """Rows in `PERSON_COLUMNS` order; the personal fields of the whole batch encrypted at once."""
+        plain: list[tuple[bytes | None, str]] = []
+        for person in persons:
+            pid = person.person_id
+            birth = person.birth_date
+            for column, value in (
+                ("id_number", person.id_number),
+                ("name", person.name),
+                ("birth_date", None if birth is None else birth.isoformat()),
+                ("phone", person.phone),
+                ("address", person.address),
+            ):
+                plain.append(
+                    (None if value is None else value.encode("utf-8"), f"replica_persons.{column}:{pid}")
+                )
+        blobs = self._cipher.encrypt_many(plain)
+        lookup = self._cipher.id_lookup_hash
+        return [
+            (
+                person.person_id,
+                person.id_type,
+                lookup(person.id_type, person.id_number),
+                *blobs[5 * i : 5 * i + 2],
+                person.sex,
+                person.ethnicity,
+                *blobs[5 * i + 2 : 5 * i + 5],
+                person.insured_region,
+                person.household_id,
+                person.household_head,
+                person.four_categories,
+                person.version,
+                person.updated_at,
+            )
+            for i, person in enumerate(persons)
+        ]
 
-        def ctx(column: str) -> str:
-            return f"replica_persons.{column}:{person.person_id}"
-
-        return {
-            "person_id": person.person_id,
-            "id_type": person.id_type,
-            "id_number_hash": self._cipher.id_lookup_hash(person.id_type, person.id_number),
-            "id_number": enc(person.id_number, ctx("id_number")),
-            "name": enc(person.name, ctx("name")),
-            "sex": person.sex,
-            "ethnicity": person.ethnicity,
-            "birth_date": enc(_day(person.birth_date), ctx("birth_date")),
-            "phone": enc(person.phone, ctx("phone")),
-            "address": enc(person.address, ctx("address")),
-            "insured_region": person.insured_region,
-            "household_id": person.household_id,
-            "household_head": person.household_head,
-            "four_categories": person.four_categories,
-            "version": person.version,
-            "updated_at": person.updated_at,
-            "synced_at": synced_at,
-        }
-
-    def _card_values(self, card: ReplicaCard, synced_at: str) -> dict[str, Any]:
-        account = card.bank_account
-        return {
-            "card_ref": card.card_ref,
-            "person_id": card.person_id,
-            "card_number": card.card_number,
-            "card_id": card.card_id,
-            "issuing_bank": card.issuing_bank,
-            "social_status": card.social_status,
-            "financial_status": card.financial_status,
-            "issued_on": _day(card.issued_on),
-            "valid_until": _day(card.valid_until),
-            "bank_account": self._cipher.encrypt_text(account, f"replica_cards.bank_account:{card.card_ref}"),
-            "bank_account_tail": account[-4:] if account else None,
-            "version": card.version,
-            "updated_at": card.updated_at,
-            "synced_at": synced_at,
-        }
+    def _card_rows(self, cards: Sequence[ReplicaCard]) -> list[tuple[Any, ...]]:
+        """Rows in `CARD_COLUMNS` order; the bank accounts of the whole batch encrypted at once."""
+        blobs = self._cipher.encrypt_many(
+            [
+                (
+                    None if card.bank_account is None else card.bank_account.encode("utf-8"),
+                    f"replica_cards.bank_account:{card.card_ref}",
+                )
+                for card in cards
+            ]
+        )
+        return [
+            (
+                card.card_ref,
+                card.person_id,
+                card.card_number,
+                card.card_id,
+                card.issuing_bank,
+                card.social_status,
+                card.financial_status,
+                _day(card.issued_on),
+                _day(card.valid_until),
+                blob,
+                card.bank_account[-4:] if card.bank_account else None,
+                card.version,
+                card.updated_at,
+            )
+            for card, blob in zip(cards, blobs, strict=True)
+        ]
 
     @staticmethod
-    def _payment_values(payment: ReplicaPayment, synced_at: str) -> dict[str, Any]:
-        return {
-            "payment_id": payment.payment_id,
-            "person_id": payment.person_id,
-            "household_id": payment.household_id,
-            "category_code": payment.category_code,
-            "sub_item_code": payment.sub_item_code,
-            "department": payment.department,
-            "period": payment.period,
-            "amount_fen": payment.amount_fen,
-            "paid_on": _day(payment.paid_on),
-            "paying_bank": payment.paying_bank,
-            "account_tail": payment.account_tail,
-            "status": payment.status,
-            "failure_reason": payment.failure_reason,
-            "batch_number": payment.batch_number,
-            "recipient_override": payment.recipient_override,
-            "version": payment.version,
-            "updated_at": payment.updated_at,
-            "synced_at": synced_at,
-        }
+    def payment_row(payment: ReplicaPayment) -> tuple[Any, ...]:
+        """A payment as a row of ``Replica.apply(payment_rows=…)`` (`PAYMENT_COLUMNS` order)."""
+        return (
+            payment.payment_id,
+            payment.person_id,
+            payment.category_code,
+            payment.department,
+            payment.period,
+            payment.amount_fen,
+            payment.status,
+            payment.sub_item_code,
+            payment.household_id,
+            _day(payment.paid_on),
+            payment.paying_bank,
+            payment.account_tail,
+            payment.failure_reason,
+            payment.batch_number,
+            payment.recipient_override,
+            payment.version,
+            payment.updated_at,
+        )
 
     def apply(
         self,
@@ -195,17 +263,30 @@ class Replica:
         persons: Iterable[ReplicaPerson] = (),
         cards: Iterable[ReplicaCard] = (),
         payments: Iterable[ReplicaPayment] = (),
+        payment_rows: Iterable[tuple[Any, ...]] = (),
         cursor: tuple[str, int] | None = None,
     ) -> None:
-        """Apply changed rows and (optionally) move a feed's cursor, all in one transaction."""
+        """Apply changed rows and (optionally) move a feed's cursor, all in one transaction.
+
+        ``payment_rows`` are payments already in row form (`PAYMENT_COLUMNS` order, dates as ISO
+        text, see `payment_row`): the bulk path of a first sync, which skips the dataclasses.
+        """
         synced_at = iso(self._now())
-        person_rows = [self._person_values(person, synced_at) for person in persons]
-        card_rows = [self._card_values(card, synced_at) for card in cards]
-        payment_rows = [self._payment_values(payment, synced_at) for payment in payments]
+        person_rows = self._person_rows(list(persons))
+        card_rows = self._card_rows(list(cards))
+        payment_tuples = [self.payment_row(payment) for payment in payments]
+        payment_tuples.extend(payment_rows)
         with self._engine.begin() as connection:
-            self._upsert(connection, replica_persons, "person_id", person_rows)
-            self._upsert(connection, replica_cards, "card_ref", card_rows)
-            self._upsert(connection, replica_subsidy_payments, "payment_id", payment_rows)
+            self._upsert(connection, replica_persons, "person_id", PERSON_COLUMNS, person_rows, synced_at)
+            self._upsert(connection, replica_cards, "card_ref", CARD_COLUMNS, card_rows, synced_at)
+            self._upsert(
+                connection,
+                replica_subsidy_payments,
+                "payment_id",
+                PAYMENT_COLUMNS,
+                payment_tuples,
+                synced_at,
+            )
             if cursor is not None:
                 self._set_cursor(connection, *cursor, synced_at)
 

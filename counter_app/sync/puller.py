@@ -16,6 +16,11 @@ progress (resumable after a crash); the first page's ``as_of`` is kept, and the 
 from it, so snapshot + replay equals the server's state. Rows take the snapshot page's ``as_of`` as
 their version (every later feed entry outranks them). A cursor from another database wipes the
 replica first (its versions mean nothing here).
+
+An empty replica asks for its county's pages only (``&region=``); one that already holds persons
+pages through the whole city. A page is applied in one transaction: payments go straight from the
+server's records to rows (millions of them on a first start), and the personal fields of a page
+are encrypted with one keystream (``FieldCipher.encrypt_many``).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from counter_app.sync.replica_view import (
     FEED,
     card_from_record,
     payment_from_record,
+    payment_row,
     person_from_record,
     person_of,
 )
@@ -51,6 +57,7 @@ ENTITIES: Final = ("person", "card", "payment")
 PHASE: Final = "central.phase"
 AS_OF: Final = "central.snapshot.as_of"
 _PROGRESS = "central.snapshot."
+_NARROWED = "central.snapshot.region"  # 1: this resync pages through the county only
 SNAPSHOTTING, FOLLOWING = 1, 2
 
 
@@ -215,22 +222,29 @@ class Puller:
         report.resynced = True
         if wipe:
             self.replica.clear()
+        kept = self.replica.person_ids()
         if restart or self.replica.cursor_or_none(PHASE) != SNAPSHOTTING:
             for name in (AS_OF, *(_PROGRESS + e for e in ENTITIES)):
                 self.replica.set_cursor(name, 0)
+            # An empty replica asks for the county's pages only. One that holds persons already
+            # (a resync after 410) pages through the whole city: someone it holds may have moved to
+            # another 参保地 meanwhile, and only the whole city's pages still carry them.
+            self.replica.set_cursor(_NARROWED, 0 if kept else 1)
             self.replica.set_cursor(PHASE, SNAPSHOTTING)
-        kept = self.replica.person_ids()
+        region = self.county if self.replica.cursor(_NARROWED) else None
         for entity in ENTITIES:
-            self._snapshot(entity, kept, report)
+            self._snapshot(entity, kept, report, region)
         as_of = self.replica.cursor(AS_OF)
         self.replica.apply(cursor=(FEED, as_of))
         self.replica.set_cursor(PHASE, FOLLOWING)
 
-    def _snapshot(self, entity: str, kept: set[str], report: PullReport) -> None:
-        """Every page of one kind of record, each applied with its progress (resumable)."""
+    def _snapshot(self, entity: str, kept: set[str], report: PullReport, region: str | None) -> None:
+        """Every page of one kind of record (of ``region`` only, if given), each applied with its
+        progress (resumable)."""
         progress = _PROGRESS + entity
         county = self.county
-        pages = self._snapshot_pages(entity, self.replica.cursor(progress))
+        pages = self._snapshot_pages(entity, self.replica.cursor(progress), region)
+        first = True
         while True:
             waiting = time.perf_counter()
             page = next(pages, None)
@@ -239,33 +253,41 @@ class Puller:
             if page is None:
                 return
             as_of = int(page["as_of"])
-            if self.replica.cursor(AS_OF) == 0:
-                self.replica.set_cursor(AS_OF, as_of)
-            rows = _Rows([], [], [])
-            for item in page["items"]:
-                if entity == "person":
+            if first:
+                first = False
+                if self.replica.cursor(AS_OF) == 0:
+                    self.replica.set_cursor(AS_OF, as_of)
+            items: Sequence[Mapping[str, Any]] = page["items"]
+            persons: list[ReplicaPerson] = []
+            cards: list[ReplicaCard] = []
+            payments: list[tuple[Any, ...]] = []
+            if entity == "person":
+                for item in items:
                     if item.get("insured_region") == county or str(item["id"]) in kept:
-                        kept.add(str(item["id"]))
-                        rows.persons.append(person_from_record(item, as_of))
-                elif person_of(item) in kept:
-                    if entity == "card":
-                        rows.cards.append(card_from_record(item, as_of))
-                    else:
-                        rows.payments.append(payment_from_record(item, as_of))
+                        persons.append(person_from_record(item, as_of))
+                kept.update(person.person_id for person in persons)
+            elif entity == "card":
+                cards = [card_from_record(item, as_of) for item in items if str(item["person_id"]) in kept]
+            else:  # millions of them: straight to rows
+                payments = [
+                    payment_row(item, as_of) for item in items if str(item["recipient_person_id"]) in kept
+                ]
             self.replica.apply(
-                persons=rows.persons,
-                cards=rows.cards,
-                payments=rows.payments,
+                persons=persons,
+                cards=cards,
+                payment_rows=payments,
                 cursor=(progress, int(page["next_after"])),
             )
-            report.snapshot_rows += rows.count
-            report.applied += rows.count
+            count = len(persons) + len(cards) + len(payments)
+            report.snapshot_rows += count
+            report.applied += count
             report.pages += 1
             report.applying_seconds += time.perf_counter() - started
 
-    def _snapshot_pages(self, entity: str, after: int) -> Iterator[Mapping[str, Any]]:
+    def _snapshot_pages(self, entity: str, after: int, region: str | None) -> Iterator[Mapping[str, Any]]:
         """The snapshot's pages from ``after`` on; the next page is fetched while one is applied."""
         token = self._token()
+        narrowed = {} if region is None else {"region": region}
         pages: queue.Queue[Mapping[str, Any] | BaseException | None] = queue.Queue(maxsize=2)
         stop = threading.Event()
 
@@ -275,7 +297,12 @@ class Puller:
                 while not stop.is_set():
                     response = self.client.get(
                         "/snapshot",
-                        params={"entity": entity, "after": position, "limit": self.config.snapshot_page},
+                        params={
+                            "entity": entity,
+                            "after": position,
+                            "limit": self.config.snapshot_page,
+                            **narrowed,
+                        },
                         token=token,
                     )
                     self._check(response)

@@ -108,6 +108,38 @@ def payment_from_record(data: Mapping[str, Any], version: int, at: str | None = 
     )
 
 
+def payment_row(data: Mapping[str, Any], version: int, at: str | None = None) -> tuple[Any, ...]:
+    """``Replica.payment_row(payment_from_record(data, version, at))`` without the dataclass between.
+
+    What a first sync writes for each of its millions of payments (``Replica.apply(payment_rows=…)``).
+    """
+    get = data.get
+    account = get("account_masked")
+    household = get("household_id")
+    paid = get("paid_on")
+    if paid:  # the server's ISO date (a date object from a ``PaymentOut``)
+        paid = paid[:10] if isinstance(paid, str) else paid.isoformat()
+    return (
+        str(data["id"]),
+        str(data["recipient_person_id"]),
+        str(data["item_code"]),
+        get("department") or "",
+        str(data["period"]),
+        int(data["amount_fen"]),
+        str(data["status"]),
+        None,
+        None if household is None else str(household),
+        paid or None,
+        get("bank"),
+        account[-4:] if account else None,
+        get("failure_reason"),
+        get("batch_number"),
+        get("override_reason"),
+        version,
+        at,
+    )
+
+
 def person_of(record: Mapping[str, Any]) -> str:
     """Whose record it is: the person of a person or card; the recipient of a payment."""
     if "recipient_person_id" in record:

@@ -24,12 +24,13 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from central.api import fast
 from central.app import create_app
 from central.core.config import Settings
 from central.core.db import Database
-from central.models import CustodyAuthorisationRow, SubsidyPaymentRow
+from central.models import CardRow, CustodyAuthorisationRow, SubsidyPaymentRow
 from counter_app.domain.card_lifecycle import SocialStatus
 from tests.central.conftest import pg_admin, truncate_population
 from tests.central.helpers import ADMIN, HR, HR_SUPERVISOR, Api, AuthedClient, FakeClock, id_number
@@ -96,7 +97,7 @@ def city(apps: dict[str, TestClient], pg_url: str, clock: FakeClock) -> Iterator
     head = api.person(name="王大", vulnerable_group="subsistence_allowance")
     wife = api.person(name="李二", household_id=head["household_id"], sex="2")
     late = api.person(name="王老", household_id=head["household_id"], deceased_on=date(2025, 3, 1))
-    single = api.person(name="沙马阿依")
+    single = api.person(name="沙马阿依", insured_region="511132")
     old = api.card(head["id"], S.ACTIVE)
     api.ok("replace", {"card": {"card_id": old}, "kind": "exchange", "reason": "损坏"})
     lost = api.card(wife["id"], S.TEMP_LOSS)
@@ -174,6 +175,12 @@ def city(apps: dict[str, TestClient], pg_url: str, clock: FakeClock) -> Iterator
                 ),
             ]
         )
+    with db.write() as session:  # a timestamp with a fraction of a second (the snapshot renders it)
+        session.execute(
+            update(CardRow)
+            .where(CardRow.id == lost)
+            .values(loss_reported_at=clock.now() + timedelta(seconds=3, microseconds=123400))
+        )
     cards = {
         name: api.card_row(card_id) for name, card_id in (("old", old), ("lost", lost), ("plain", plain))
     }
@@ -244,6 +251,30 @@ def _requests(city: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         ("/changes", {"since": "0", "limit": "10001"}),
         ("/changes", {}),
     ]
+    for entity in ("person", "card", "payment"):
+        requests += [
+            ("/snapshot", {"entity": entity}),
+            ("/snapshot", {"entity": entity, "limit": "2"}),
+            ("/snapshot", {"entity": entity, "after": "2", "limit": "1"}),
+            ("/snapshot", {"entity": entity, "after": "999999"}),
+        ]
+        requests += [
+            ("/snapshot", {"entity": entity, "region": "511102"}),
+            ("/snapshot", {"entity": entity, "region": "511132", "limit": "1"}),
+            ("/snapshot", {"entity": entity, "region": "511132", "after": "1", "limit": "1"}),
+        ]
+    requests += [
+        ("/snapshot", {"entity": "card", "region": "5111"}),
+        ("/snapshot", {"entity": "card", "region": "51110X"}),
+        ("/snapshot", {"entity": "card", "region": "５１１１０２"}),
+        ("/snapshot", {"entity": "card", "region": ["511102", "511132"]}),
+        ("/snapshot", {}),
+        ("/snapshot", {"entity": "household"}),
+        ("/snapshot", {"entity": "card", "limit": "0"}),
+        ("/snapshot", {"entity": "card", "after": "-1"}),
+        ("/snapshot", {"entity": "card", "limit": "10001"}),
+        ("/snapshot", {"entity": "card", "limit": "3", "extra": "1"}),
+    ]
     return requests
 
 
@@ -266,7 +297,9 @@ def test_the_fast_paths_answer_as_the_ordinary_ones(
         assert answers["fast"] == answers["ordinary"] == answers["orm"], (path, params, answers)
         statuses[answers["fast"][0]] = statuses.get(answers["fast"][0], 0) + 1
     assert statuses[200] >= 30 and statuses[404] >= 4 and statuses[422] >= 10 and statuses[410] == 1, statuses
-    assert {"find_card", "find_person", "get_person", "subsidy_payments", "changes"} <= set(used_shortcuts)
+    assert {"find_card", "find_person", "get_person", "subsidy_payments", "changes", "snapshot"} <= set(
+        used_shortcuts
+    )
     plain = [r for r in requests if r[1] and all(isinstance(v, str) for v in r[1].values())]
     assert len(used_shortcuts) >= len(plain) // 2, "the shortcuts answered too few of the plain requests"
 

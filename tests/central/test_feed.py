@@ -6,6 +6,7 @@ their transactions open and commit in shuffled orders while a reader follows the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import threading
@@ -17,8 +18,9 @@ import pytest
 from sqlalchemy import select
 
 from central.core.db import Database
+from central.core.reads import ReadPool
 from central.models import CardRow, PersonRow, SubsidyPaymentRow
-from central.services import feed
+from central.services import feed, lookups_pg
 from counter_app.domain.card_lifecycle import SocialStatus
 from tests.central.helpers import Api, FakeClock, assert_problem
 
@@ -182,9 +184,32 @@ def test_a_follower_misses_nothing_while_writers_commit_out_of_order(fresh_pg_da
     db.dispose()
 
 
+def _snapshot_page(
+    db: Database, path: str, entity: str, after: int, limit: int, region: str | None = None
+) -> dict[str, Any]:
+    """A snapshot page read the ORM way (``feed``) or as the read pool does (``lookups_pg``)."""
+    if path == "orm":
+        with db.read() as session:
+            return feed.snapshot_page(session, entity, after, limit, region)  # type: ignore[arg-type]
+
+    async def read() -> str:
+        pool = ReadPool.for_engine(db.engine, 1, 10)
+        assert pool is not None
+        try:
+            return await pool.run(lambda conn: lookups_pg.snapshot_page(conn, entity, after, limit, region))
+        finally:
+            await pool.close()
+
+    page: dict[str, Any] = json.loads(asyncio.run(read()))
+    return page
+
+
 @pytest.mark.postgres
 @pytest.mark.integration
-def test_snapshot_during_concurrent_writes_plus_replay_equals_the_server(fresh_pg_database: str) -> None:
+@pytest.mark.parametrize("path", ["orm", "pg"])
+def test_snapshot_during_concurrent_writes_plus_replay_equals_the_server(
+    fresh_pg_database: str, path: str
+) -> None:
     clock = FakeClock()
     db = _writer_db(fresh_pg_database, clock)
     people = _arrange(db, 40)
@@ -238,8 +263,7 @@ def test_snapshot_during_concurrent_writes_plus_replay_equals_the_server(fresh_p
     for entity in ("person", "card", "payment"):
         after = 0
         while True:
-            with db.read() as session:
-                page = feed.snapshot_page(session, entity, after, 7)  # type: ignore[arg-type]
+            page = _snapshot_page(db, path, entity, after, 7)
             as_of = page["as_of"] if as_of is None else as_of
             for item in page["items"]:
                 replica[(entity, item["id"])] = json.loads(json.dumps(item))
@@ -271,6 +295,55 @@ def test_snapshot_during_concurrent_writes_plus_replay_equals_the_server(fresh_p
     assert diffs == {}
     assert replica == server
     assert not any(k[0] == "payment" for k in replica)
+    db.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("path", ["orm", "pg"])
+def test_a_snapshot_narrowed_to_a_county_has_its_persons_their_cards_and_payments_to_them(
+    fresh_pg_database: str, path: str
+) -> None:
+    clock = FakeClock()
+    db = _writer_db(fresh_pg_database, clock)
+    people = _arrange(db, 12)
+    with db.write() as session:
+        here = set(people[::3])
+        for person_id in people:
+            session.get_one(PersonRow, person_id).insured_region = "511102" if person_id in here else "511132"
+            session.add(
+                CardRow(
+                    person_id=person_id,
+                    status="active",
+                    issuing_region="511102",
+                    financial_status="active",
+                    applied_at=clock.now(),
+                    updated_at=clock.now(),
+                )
+            )
+        for beneficiary, recipient in zip(people, reversed(people), strict=True):  # 收款人 decides
+            session.add(
+                SubsidyPaymentRow(
+                    item_code="16.1",
+                    beneficiary_person_id=beneficiary,
+                    recipient_person_id=recipient,
+                    period="202610",
+                    amount_fen=7000,
+                    status="paid",
+                    batch_number=f"B{beneficiary}",
+                )
+            )
+    owner = {"person": "id", "card": "person_id", "payment": "recipient_person_id"}
+    for entity in ("person", "card", "payment"):
+        got, after = [], 0
+        while True:
+            page = _snapshot_page(db, path, entity, after, 2, region="511102")
+            got += page["items"]
+            after = page["next_after"]
+            if not page["more"]:
+                break
+        assert sorted(item[owner[entity]] for item in got) == sorted(here), entity
+        assert [item["id"] for item in got] == sorted(item["id"] for item in got)
+        assert _snapshot_page(db, path, entity, 0, 100, region="511181")["items"] == []
     db.dispose()
 
 

@@ -58,6 +58,42 @@ def test_an_altered_or_moved_ciphertext_fails_its_check(cipher: FieldCipher) -> 
         cipher.decrypt(blob[:30], "replica_persons.phone:P1")
 
 
+@pytest.mark.parametrize(
+    "first_block",
+    [
+        None,  # random, as in use
+        b"\xff" * 16,  # the 128-bit counter would wrap at once
+        bytes(12) + b"\xff\xff\xff\xf0",  # the low 32 bits would wrap within the batch
+        b"\x12" * 12 + b"\xff\xff\xff\xff",
+    ],
+)
+def test_a_batch_shares_one_keystream_yet_each_blob_is_an_ordinary_one(
+    cipher: FieldCipher, monkeypatch: pytest.MonkeyPatch, first_block: bytes | None
+) -> None:
+    values = [f"四川省乐山市嘉定路{i}号".encode() if i % 5 else None for i in range(200)]
+    values += [b"", b"x" * 16, b"y" * 17, CANARY_ID_NUMBER.encode()]
+    pairs = [(value, f"replica_persons.address:P{i}") for i, value in enumerate(values)]
+    if first_block is not None:
+        monkeypatch.setattr("counter_app.store.crypto.os.urandom", lambda n: first_block[:n])
+    blobs = cipher.encrypt_many(pairs)
+    assert len(blobs) == len(pairs)
+    nonces = set()
+    for (value, context), blob in zip(pairs, blobs, strict=True):
+        if value is None:
+            assert blob is None
+            continue
+        assert blob is not None and cipher.decrypt(blob, context) == value  # the ordinary decryption
+        assert CANARY_ID_NUMBER.encode() not in blob
+        if value:  # each value has counter blocks of its own: no keystream is used twice
+            nonce = int.from_bytes(blob[1:17], "big")
+            blocks = range(nonce, nonce - (-len(value) // 16))
+            assert nonces.isdisjoint(blocks)
+            nonces.update(blocks)
+    with pytest.raises(StoreIntegrityError):  # and each is bound to its own row and column
+        cipher.decrypt(blobs[1] or b"", pairs[2][1])
+    assert cipher.encrypt_many([(None, "a"), (None, "b")]) == [None, None]
+
+
 def test_id_lookups_are_keyed_and_normalised(cipher: FieldCipher) -> None:
     digest = cipher.id_lookup_hash("resident_id", CANARY_ID_NUMBER)
     full_width = CANARY_ID_NUMBER.translate(str.maketrans("0123456789", "０１２３４５６７８９"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from counter_app.store import (
     UnknownAcceptanceNumber,
     UnknownOutboxMessage,
 )
+from counter_app.store.models import replica_subsidy_payments
 from counter_app.store.outbox import Outbox
+from counter_app.store.replica import PAYMENT_COLUMNS, Replica
 from tests.fakes import FakeClock
 from tests.store.conftest import CANARY_ID_NUMBER, CANARY_NAME, make_record
 
@@ -81,6 +84,17 @@ def test_cards_payments_and_cursor_move_together(store: Store) -> None:
     assert tail == "1234"
     store.replica.set_cursor("changes", 18)
     assert store.replica.cursor("changes") == 18
+
+
+def test_payments_written_as_rows_read_back_as_written_as_records(store: Store) -> None:
+    assert set(PAYMENT_COLUMNS) == {c.name for c in replica_subsidy_payments.columns} - {"synced_at"}
+    as_record, as_row = _payment("Y1", "202603"), _payment("Y2", "202602")
+    store.replica.apply(payments=[as_record], payment_rows=[Replica.payment_row(as_row)], cursor=("c", 3))
+    assert store.replica.payments(["P1"], "202601", "202612") == [as_row, as_record]
+    newer = replace(as_row, amount_fen=1, version=2)
+    store.replica.apply(payment_rows=[Replica.payment_row(newer)])
+    store.replica.apply(payment_rows=[Replica.payment_row(as_row)])  # older: ignored
+    assert store.replica.payments(["P1"], "202602", "202602") == [newer]
 
 
 def test_a_failing_page_moves_neither_rows_nor_cursor(store: Store) -> None:

@@ -229,6 +229,40 @@ def test_a_person_served_from_another_county_is_kept_and_followed(
     assert counter.store.replica.person(str(stranger["id"])) is None
 
 
+def test_a_first_sync_asks_for_the_county_a_resync_of_a_served_visitor_for_the_city(
+    counter: Counter,
+    central: CentralProcess,
+    city: dict[str, Any],
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    regions: list[str | None] = []
+    real_get = counter.sync.client.get
+
+    def watched(path: str, **kw: Any) -> Any:
+        if path == "/snapshot":
+            regions.append(kw["params"].get("region"))
+        return real_get(path, **kw)
+
+    monkeypatch.setattr(counter.sync.client, "get", watched)
+    counter.sync.puller.pull()
+    assert regions and set(regions) == {COUNTY}  # an empty replica: the county's pages only
+    visitor = city["there"][6]
+    assert counter.sync.central.find_person("resident_id", visitor["id_number"]) is not None  # served
+    regions.clear()
+    writer = Writer(central.url)
+    writer.change_phone(visitor["id_number"], "13855555555")
+    with db.write() as session:  # the feed history with that change is gone: 410, resync
+        feed.prune(session, datetime.now(SHANGHAI) + timedelta(days=365), 90)
+    writer.change_phone(city["here"][3]["id_number"], "13866666666")
+    assert counter.sync.puller.pull().resynced
+    assert regions and set(regions) == {None}  # it holds a visitor: the whole city's pages
+    person = counter.store.replica.person(str(visitor["id"]))
+    assert person is not None and person.phone == "13855555555"
+    expected = county_phones(db)
+    assert _replica_phones(counter, list(expected)) == expected
+
+
 def test_offline_the_subsidy_query_reads_the_replica(counter: Counter, city: dict[str, Any]) -> None:
     counter.sync.puller.pull()
     someone, stranger = city["here"][7], city["there"][9]

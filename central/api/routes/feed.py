@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from central.api.deps import COUNTER_ROLES, Access, AccessDep, DbDep, SettingsDep, read
-from central.api.fast import FastRoute, integer, shortcut
+from central.api.deps import COUNTER_ROLES, Access, AccessDep, read
+from central.api.fast import FastRoute, choice, integer, shortcut
 from central.api.problem_docs import FEED_ERRORS
 from central.core.config import Settings
 from central.schemas import FeedPage, SnapshotPage
@@ -55,15 +55,62 @@ async def _changes(request: Request, since: int, limit: int) -> Response:
 
 
 @router.get("/snapshot", response_model=SnapshotPage, summary="全量同步（分页）")
-def snapshot(
+async def snapshot(
     entity: Annotated[feed.Entity, Query(description="person、card 或 payment")],
     access: AccessDep,
-    db: DbDep,
-    settings: SettingsDep,
     after: Annotated[int, Query(ge=0, le=2_147_483_647, description="上页的 next_after（首页为 0）")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> dict[str, Any]:
+    region: Annotated[
+        str | None,
+        Query(
+            min_length=6,
+            max_length=6,
+            pattern=r"^[0-9]{6}$",
+            description="只取此参保地（行政区划）的人员、其卡片和发放给其的补贴（区县柜台的副本）",
+        ),
+    ] = None,
+) -> Response:
     """One page of one kind of record by id; keep the first page's ``as_of`` and replay from it."""
-    access.require(COUNTER_ROLES)
-    with db.read() as session:
-        return feed.snapshot_page(session, entity, after, min(limit, settings.snapshot_page_max))
+    await access.require_async(COUNTER_ROLES)
+    return await _snapshot(access.request, entity, after, limit, region)
+
+
+def _region(value: str) -> str:
+    if not (len(value) == 6 and value.isascii() and value.isdigit()):
+        raise ValueError(value)
+    return value
+
+
+@shortcut(
+    snapshot,
+    roles=COUNTER_ROLES,
+    query={
+        "entity": choice(*feed.MODELS),
+        "after": integer(0, 2_147_483_647),
+        "limit": integer(1, 10_000),
+        "region": _region,
+    },
+    required=("entity",),
+)
+async def _snapshot_fast(access: Access, arguments: dict[str, Any]) -> Response:
+    return await _snapshot(
+        access.request,
+        arguments["entity"],
+        arguments.get("after", 0),
+        arguments.get("limit", 1000),
+        arguments.get("region"),
+    )
+
+
+async def _snapshot(
+    request: Request, entity: feed.Entity, after: int, limit: int, region: str | None
+) -> Response:
+    """The page as JSON text: serialised by PostgreSQL on the read pool, else from the ORM records."""
+    settings: Settings = request.app.state.settings
+    limit = min(limit, settings.snapshot_page_max)
+    text = await read(
+        request,
+        lambda conn: lookups_pg.snapshot_page(conn, entity, after, limit, region),
+        lambda session: feed.snapshot_text(session, entity, after, limit, region),
+    )
+    return Response(text, media_type="application/json")
