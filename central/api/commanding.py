@@ -41,6 +41,7 @@ from central.services.notices import (
     AUDIT_HEAD_HEADER,
     AUDIT_HEAD_PATTERN,
     AuditHead,
+    acknowledged_head,
     anchor_audit_head,
     parse_audit_head,
 )
@@ -116,7 +117,15 @@ class Runner:
         now = self.clock.now()
         claimed = self.store.claim(principal.idempotency_scope, self.idempotent, now)
         if isinstance(claimed, StoredAnswer):
-            return self._answer(claimed.status, claimed.body, replayed=True)
+            replay = self._answer(claimed.status, claimed.body, replayed=True)
+            if principal.counter_id is not None:
+                # the first answer (with its acknowledged head) may never have reached the counter:
+                # a replay tells the head the server holds now, so the counter can anchor it
+                with self.db.read() as session:
+                    held = acknowledged_head(session, principal.counter_id)
+                if held is not None:
+                    replay.headers[ACKNOWLEDGED] = str(held)
+            return replay
         acknowledged: list[AuditHead] = []
 
         def finish(session: Session, result: dict[str, Any]) -> dict[str, Any]:

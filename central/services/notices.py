@@ -88,6 +88,14 @@ def record_notice(
     return row
 
 
+def acknowledged_head(session: Session, counter_id: int) -> AuditHead | None:
+    """The counter's highest acknowledged head (None: none yet)."""
+    counter = session.get(CounterRow, counter_id)
+    if counter is None or counter.audit_head_seq is None or counter.audit_head_hash is None:
+        return None
+    return AuditHead(counter.audit_head_seq, counter.audit_head_hash)
+
+
 def anchor_audit_head(session: Session, counter_id: int, head: AuditHead, at: datetime) -> AuditHead:
     """Keep the counter's highest head; returns the acknowledged head (notice on a regression)."""
     counter = session.get(CounterRow, counter_id, with_for_update=True)

@@ -204,6 +204,19 @@ def test_audit_heads_are_anchored_per_counter(api: Api) -> None:
     assert_problem(api.command("change_contact", _contact(api), audit_head="5:xyz"), 422, "invalid/request")
 
 
+def test_a_replay_tells_the_head_the_server_holds_now(api: Api) -> None:
+    """The first answer may never reach the counter (killed before it kept the head): the replay
+    carries the counter's acknowledged head, so its anchor catches up."""
+    head = lambda n, c: f"{n}:{c * 64}"  # noqa: E731
+    body = _contact(api)
+    first = api.command("change_contact", body, key="lost-answer", audit_head=head(7, "d"))
+    assert first.headers["X-Audit-Head-Acknowledged"] == head(7, "d")
+    api.command("change_contact", _contact(api), audit_head=head(9, "e"))
+    again = api.command("change_contact", body, key="lost-answer")
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json() and again.headers["X-Audit-Head-Acknowledged"] == head(9, "e")
+
+
 def test_retry_storm_of_one_message_from_threads(api: Api) -> None:
     """Many retries of one message at once: exactly one effect, every answer the same or in-flight."""
     body = _contact(api)
