@@ -3,6 +3,8 @@
     .venv/bin/python bench/central_load.py                      # 1,000,000 persons, 10,000,000 payments
     .venv/bin/python bench/central_load.py --quick              # 20,000 persons, 200,000 payments
     .venv/bin/python bench/central_load.py --persons 200000 --payments 2000000
+    .venv/bin/python bench/central_load.py --database-url postgresql+psycopg://…/central_bench
+                                                        # drive a database seeded before (no seeding)
 
 What it does, by itself, and stops again (every process by its id):
 
@@ -44,6 +46,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -922,6 +925,7 @@ def orchestrate(args: argparse.Namespace) -> int:
         _stop(canned)
         _stop(server)
         postgres.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -331,6 +332,7 @@ def run(args: argparse.Namespace) -> int:
             store.close()
         _stop(server)
         postgres.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # the counter's store: hundreds of MiB
 
 
 def main(argv: list[str] | None = None) -> int:
