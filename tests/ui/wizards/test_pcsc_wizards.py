@@ -4,7 +4,6 @@ the device thread of `PcscDeviceService` while the wizard runs the flow on a she
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,22 +20,12 @@ from counter_app.ui.wizards import WizardLauncher
 from counter_app.ui.wizards.device_ports import DeviceThreadKeys, DeviceThreadTransport
 from counter_app.workflows.base import StepKind
 from counter_app.workflows.context import Context
-from tests.devices.pcsc_helpers import wait_until_empty
 from tests.ui.conftest import PRODUCTION, Shell, press, signed_in
+from tests.ui.test_pcsc_shell import slots as slots
 from tests.ui.wizards.test_flow_wizards import HOLDER_ANSWER, pdf_text, run
 from tests.workflows.helpers import HR, World, card_of, holder_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.pcsc, pytest.mark.gui]
-
-
-@pytest.fixture
-def slots(pcscd: dict[str, str]) -> Iterator[tuple[VpcdSlot, VpcdSlot]]:
-    port = int(pcscd["COUNTER_TEST_VPCD_PORT"])
-    card_slot, psam_slot = VpcdSlot(port=port), VpcdSlot(port=port + 1)
-    yield card_slot, psam_slot
-    card_slot.remove()
-    psam_slot.remove()
-    wait_until_empty(pcscd["COUNTER_TEST_PCSC_CARD_READER"], pcscd["COUNTER_TEST_PCSC_PSAM_READER"])
 
 
 def test_pin_change_and_a_wrong_old_pin_through_pcscd(

@@ -4,9 +4,8 @@ is driven at a counter), and `start_flow` wired by ``app.training_services``."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest
 from pypdf import PdfReader
 from pytestqt.qtbot import QtBot
 
-from counter_app.app import training_services
 from counter_app.emulator import TEST_CARDS
 from counter_app.training.environment import TrainingEnvironment
 from counter_app.ui.main_window import MainWindow
@@ -22,32 +20,14 @@ from counter_app.ui.qt import QLabel, QProgressBar, Qt
 from counter_app.ui.wizards import FlowWizard, WizardLauncher
 from counter_app.workflows.base import StepKind
 from tests.store.memory_keyring import MemoryKeyring
-from tests.ui.conftest import activate, press
-from tests.ui.test_training_mode import CLERK, CLERK_PASSWORD, SharedDevices, _sign_in
+from tests.ui.conftest import press
+from tests.ui.test_training_mode import CLERK, CLERK_PASSWORD, _sign_in
 from tests.ui.test_training_mode import environment as environment
 from tests.ui.test_training_mode import keyring_in_memory as keyring_in_memory
+from tests.ui.test_training_mode import window as window
 from tests.ui.wizards.test_flow_wizards import HOLDER_ANSWER, run
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui, pytest.mark.slow]
-
-
-@pytest.fixture
-def window(qtbot: QtBot, environment: TrainingEnvironment) -> Iterator[MainWindow]:
-    services = dataclasses.replace(
-        training_services(environment.settings, environment),
-        devices=SharedDevices(environment.devices),
-        probe_interval_ms=3_600_000,
-    )
-    shell = MainWindow(services)
-    qtbot.addWidget(shell)
-    with qtbot.waitExposed(shell):
-        shell.show()
-    activate(qtbot, shell)
-    shell.start()
-    yield shell
-    environment.devices.remove().result()
-    shell.close()
-    qtbot.waitUntil(lambda: environment.sync(0).tokens.current is None)
 
 
 def off_gui(call: Callable[[], Any]) -> Any:
