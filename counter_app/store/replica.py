@@ -7,6 +7,8 @@ phone, address and bank account are encrypted; persons are found by the keyed ha
 
 from __future__ import annotations
 
+import itertools
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -83,6 +85,8 @@ class ReplicaPayment:
     updated_at: str | None = None
 
 
+#: Rows per ``INSERT`` statement when a page is written (fewer if SQLite allows fewer variables).
+_ROWS_PER_STATEMENT: Final = 200
 #: The columns a replica row is written in (``synced_at`` is added by `Replica.apply`).
 PERSON_COLUMNS: Final = (
     "person_id",
@@ -149,23 +153,34 @@ class Replica:
         rows: Sequence[tuple[Any, ...]],
         synced_at: str,
     ) -> None:
-        """Insert or update ``rows`` (one statement, executed for all of them); never to an older version.
+        """Insert or update ``rows``; never to an older version (a later row of the same key wins).
 
-        Runs as the driver's ``executemany`` with plain tuples in ``columns`` order (every value here
-        is already what SQLite stores: text, integers, blobs, None), so a page of ten thousand rows
-        costs one statement; ``synced_at``, the same for every row, is written into it.
+        Plain tuples in ``columns`` order (every value here is already what SQLite stores: text,
+        integers, blobs, None), many rows per ``INSERT … VALUES (…), (…), …`` statement: a page of ten
+        thousand rows is a few dozen statements. Not ``executemany``: it gives up the interpreter lock
+        for every row, and while the sync's download thread parses the next page, taking it back
+        cost more than the insert itself. ``synced_at``, the same for every row, is written into them.
         """
         if not rows:
             return
         names = ", ".join((*columns, "synced_at"))
-        marks = ", ".join("?" for _ in columns)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in (*columns, "synced_at") if c != key)
         stamp = synced_at.replace("'", "''")
-        statement = (
-            f"INSERT INTO {table.name} ({names}) VALUES ({marks}, '{stamp}') "
-            f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE excluded.version >= {table.name}.version"
+        one = "(" + ", ".join("?" for _ in columns) + f", '{stamp}')"
+        updates = ", ".join(f"{c} = excluded.{c}" for c in (*columns, "synced_at") if c != key)
+        conflict = (
+            f" ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE excluded.version >= {table.name}.version"
         )
-        connection.exec_driver_sql(statement, rows)
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        per = max(1, min(_ROWS_PER_STATEMENT, limit // len(columns)))
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            values = ", ".join([one] * len(chunk))
+            connection.exec_driver_sql(
+                f"INSERT INTO {table.name} ({names}) VALUES {values}{conflict}",
+                tuple(itertools.chain.from_iterable(chunk)),
+            )
 
     def _person_rows(self, persons: Sequence[ReplicaPerson]) -> list[tuple[Any, ...]]:
         """Rows in `PERSON_COLUMNS` order; the personal fields of the whole batch encrypted at once."""

@@ -268,7 +268,9 @@ class Puller:
                 kept.update(person.person_id for person in persons)
             elif entity == "card":
                 cards = [card_from_record(item, as_of) for item in items if str(item["person_id"]) in kept]
-            else:  # millions of them: straight to rows
+            elif region is not None:  # millions of them, straight to rows (the server kept the county's)
+                payments = [payment_row(item, as_of) for item in items]
+            else:
                 payments = [
                     payment_row(item, as_of) for item in items if str(item["recipient_person_id"]) in kept
                 ]

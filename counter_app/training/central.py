@@ -76,8 +76,13 @@ class EmbeddedCentral:
         seed: int = DEFAULT_SEED,
         kdf_n: int | None = None,
         credentials: CounterCredentials | None = None,
+        outlet_code: str = TRAINING_OUTLET,
+        counter_number: str = TRAINING_COUNTER,
     ) -> None:
         self.root = root
+        #: The seeded counter this PC is enrolled as (培训模式: the 人社 window's first counter).
+        self.outlet_code = outlet_code
+        self.counter_number = counter_number
         self._credentials = credentials
         self.socket = free_loopback_socket()
         self.base_url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
@@ -170,7 +175,8 @@ class EmbeddedCentral:
         )
 
     def enrol(self) -> str:
-        """The training counter's credential: from the keyring when the working copy knows it."""
+        """The counter's credential (`outlet_code`-`counter_number`): from the keyring when the
+        working copy knows it as that counter's."""
         from sqlalchemy import select
 
         from central.core.db import Database
@@ -184,18 +190,20 @@ class EmbeddedCentral:
             if stored is not None:
                 try:
                     with db.read() as session:
-                        verify_counter(session, stored)
-                    return stored
+                        known = verify_counter(session, stored)
+                    if (known.outlet_code, known.counter_number) == (self.outlet_code, self.counter_number):
+                        return stored
+                    log.info("the keyring holds another counter's credential: enrolling again")
                 except Problem:
                     log.info("training counter credential unknown to the working copy: enrolling again")
             with db.write() as session:
                 counter = session.scalar(
                     select(CounterRow)
                     .join(OutletRow, OutletRow.id == CounterRow.outlet_id)
-                    .where(OutletRow.code == TRAINING_OUTLET, CounterRow.number == TRAINING_COUNTER)
+                    .where(OutletRow.code == self.outlet_code, CounterRow.number == self.counter_number)
                 )
                 if counter is None:
-                    raise RuntimeError(f"training counter {TRAINING_OUTLET}-{TRAINING_COUNTER} missing")
+                    raise RuntimeError(f"training counter {self.outlet_code}-{self.counter_number} missing")
                 credential = issue_counter_credential(session, counter)
         finally:
             db.dispose()

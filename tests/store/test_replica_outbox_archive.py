@@ -97,6 +97,19 @@ def test_payments_written_as_rows_read_back_as_written_as_records(store: Store) 
     assert store.replica.payments(["P1"], "202602", "202602") == [newer]
 
 
+def test_a_page_of_many_rows_keeps_the_newest_version_of_each(store: Store) -> None:
+    """More rows than one statement takes, a key twice in one page: the newer version wins either way."""
+    payments = [replace(_payment(f"Y{i}", "202603"), amount_fen=i) for i in range(1, 1001)]
+    newer, older = replace(payments[10], amount_fen=-1, version=2), replace(payments[20], version=0)
+    store.replica.apply(payment_rows=[Replica.payment_row(p) for p in [*payments, newer, older]])
+    got = {p.payment_id: p for p in store.replica.payments(["P1"], "202603", "202603")}
+    assert len(got) == 1000
+    assert got["Y11"] == newer and got["Y21"] == payments[20] and got["Y999"] == payments[998]
+    store.replica.apply(persons=[_person(version=2, phone="1"), _person(version=1, phone="2")])
+    person = store.replica.person("P1")
+    assert person is not None and person.phone == "1"
+
+
 def test_a_failing_page_moves_neither_rows_nor_cursor(store: Store) -> None:
     with pytest.raises(sa.exc.IntegrityError):
         store.replica.apply(persons=[_person(), _person(person_id=None)], cursor=("changes", 5))
