@@ -86,7 +86,9 @@ class Store:
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, cipher, clock or SystemClock())
+        store = cls(engine, cipher, clock or SystemClock())
+        store.replica.restore_indexes()  # a first sync killed while it had them off
+        return store
 
     @property
     def engine(self) -> sa.Engine:

@@ -242,8 +242,20 @@ class Puller:
         """Every page of one kind of record (of ``region`` only, if given), each applied with its
         progress (resumable)."""
         progress = _PROGRESS + entity
-        county = self.county
         pages = self._snapshot_pages(entity, self.replica.cursor(progress), region)
+        with self.replica.indexes_deferred(entity):
+            self._apply_snapshot_pages(entity, pages, progress, kept, report, region)
+
+    def _apply_snapshot_pages(
+        self,
+        entity: str,
+        pages: Iterator[Mapping[str, Any]],
+        progress: str,
+        kept: set[str],
+        report: PullReport,
+        region: str | None,
+    ) -> None:
+        county = self.county
         first = True
         while True:
             waiting = time.perf_counter()

@@ -110,6 +110,41 @@ def test_a_page_of_many_rows_keeps_the_newest_version_of_each(store: Store) -> N
     assert person is not None and person.phone == "1"
 
 
+def _index_names(store: Store) -> set[str]:
+    with store.engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'replica_%' AND sql IS NOT NULL"
+        )
+        return {str(name) for (name,) in rows}
+
+
+def test_a_snapshot_fills_a_table_without_its_secondary_indexes_and_gets_them_back(store: Store) -> None:
+    everything = _index_names(store)
+    assert "ix_payments_person_period" in everything
+    with store.replica.indexes_deferred("payment"):
+        assert _index_names(store) == everything - {"ix_payments_person_period"}
+        store.replica.apply(payment_rows=[Replica.payment_row(_payment("Z1", "202604"))])
+        assert [p.payment_id for p in store.replica.payments(["P1"], "202604", "202604")] == ["Z1"]
+    assert _index_names(store) == everything
+    with pytest.raises(RuntimeError), store.replica.indexes_deferred("person"):
+        raise RuntimeError("the server went away mid-snapshot")
+    assert _index_names(store) == everything
+
+
+def test_a_first_sync_killed_with_the_indexes_off_gets_them_back_at_the_next_open(store_path: Path) -> None:
+    first = Store.open(store_path, clock=FakeClock())
+    everything = _index_names(first)
+    deferred = first.replica.indexes_deferred("card")
+    deferred.__enter__()  # and the process dies: the block never ends
+    assert _index_names(first) < everything
+    first.close()
+    again = Store.open(store_path, clock=FakeClock())
+    try:
+        assert _index_names(again) == everything
+    finally:
+        again.close()
+
+
 def test_a_failing_page_moves_neither_rows_nor_cursor(store: Store) -> None:
     with pytest.raises(sa.exc.IntegrityError):
         store.replica.apply(persons=[_person(), _person(person_id=None)], cursor=("changes", 5))
