@@ -14,7 +14,11 @@ Everything a production counter has, wired by the production composition
   forms are read back from the PDFs cups-pdf writes.
 
 `RealCounter` gives the tests what to look at: the emulated cards, the server's database, the local
-journal and audit chain, and the printed forms.
+journal and audit chain, and the printed forms; it plays the card factory (`send_to_factory`,
+`factory_returns`) and lets another process run the counter (`program_stopped`).
+
+The counter is the 人社 window 511102001-01 signed in as its clerk; a module that sets
+``COUNTER_PLACE`` gets another seeded counter (e.g. `ABC_QUICK`, the 农行 quick-issuance outlet).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +43,11 @@ from pytestqt.qtbot import QtBot
 
 from counter_app.config import Mode, Settings
 from counter_app.emulator import build_card, build_psam
+from counter_app.emulator.card import EmulatedCard
+from counter_app.emulator.issuance import HolderData, IssueData, card_image
+from counter_app.emulator.keys import TEST_MASTER_KEYS
 from counter_app.emulator.pinpad import TrainingPinPad
+from counter_app.emulator.testcards import TEST_PAN
 from counter_app.emulator.vpcd import VpcdSlot
 from counter_app.store import Store
 from counter_app.sync import SyncConfig, SyncService
@@ -53,9 +62,34 @@ from tests.ui.test_training_mode import keyring_in_memory as keyring_in_memory
 from tests.ui.wizards.test_training_wizards import open_item as open_item
 
 CLERK, SUPERVISOR, ADMIN = "HR0101", "HR0109", "ADMIN01"
-PASSWORDS = {CLERK: "peixun-jingban", SUPERVISOR: "peixun-fuhe", ADMIN: "peixun-guanli"}
+PASSWORDS = {
+    CLERK: "peixun-jingban",
+    SUPERVISOR: "peixun-fuhe",
+    ADMIN: "peixun-guanli",
+    "NH0101": "peixun-jingban",
+    "NH0109": "peixun-fuhe",
+    "GH0101": "peixun-jingban",
+}
 FAST_SYNC = {"poll_seconds": 0.5, "probe_seconds": 0.5, "verifier_scrypt_n": 2**10, "retries": 0}
 SERVICE = "counter-app-real-stack-tests"
+
+
+@dataclasses.dataclass(frozen=True)
+class CounterPlace:
+    """The seeded counter the fixture is enrolled as, and who signs in there."""
+
+    outlet_code: str
+    counter_number: str
+    clerk: str
+    supervisor: str
+
+
+#: The 人社 window with quick-issuance equipment (the training counter).
+HR_WINDOW = CounterPlace(TRAINING_OUTLET, TRAINING_COUNTER, CLERK, SUPERVISOR)
+#: 农业银行乐山分行营业部: a bank's quick-issuance outlet (can activate the 社保 function).
+ABC_QUICK = CounterPlace("511102101", "01", "NH0101", "NH0109")
+#: 工商银行乐山市中区支行: a bank outlet without equipment (hands out blank 预制卡).
+ICBC_PLAIN = CounterPlace("511102102", "01", "GH0101", "GH0109")
 
 
 class ProvidedSync:
@@ -78,6 +112,9 @@ class RealCounter:
     card_slot: VpcdSlot
     psam_slot: VpcdSlot
     printed_dir: Path
+    place: CounterPlace = HR_WINDOW
+    store_path: Path | None = None
+    credentials: CounterCredentials | None = None
     cards: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     # -- the card reader ------------------------------------------------------------------------
@@ -100,6 +137,128 @@ class RealCounter:
         if self.card_slot.inserted:
             self.card_slot.remove()
             wait_until_empty(self.settings.card_reader_pattern)
+
+    # -- the card factory -----------------------------------------------------------------------
+
+    def send_to_factory(self, card_id: int) -> dict[str, Any]:
+        """送制卡 of the applied card ``card_id`` as the back office does; the batch with the
+        simulated factory's 回盘 (卡号, 卡识别码, dates) for it."""
+        started = self.admin_post(
+            "/commands/start_production",
+            {"card_ids": [card_id], "simulate_return": True},
+            key=f"real-stack-produce-{card_id}",
+        )
+        batch: dict[str, Any] = started["data"]
+        assert batch["card_ids"] == [card_id], batch
+        return batch
+
+    def factory_returns(self, batch: dict[str, Any], label: str) -> EmulatedCard:
+        """制卡完成: the 回盘 of ``batch`` imported on the server, and the card the factory made — a
+        3.00 card personalised with the holder's data, the 回盘's 卡号 and 卡识别码 and the initial
+        PIN, keys diversified from the test master keys — kept as ``label`` for `insert`."""
+        (record,) = batch["simulated_return"]
+        self.admin_post(
+            "/commands/production_done",
+            {"batch_number": batch["batch_number"], "records": [record]},
+            key=f"real-stack-return-{batch['batch_number']}",
+        )
+        (person,) = self.server_rows(
+            "SELECT p.social_security_number, p.name, p.sex, p.ethnicity, p.birthplace, p.birth_date "
+            "FROM persons p JOIN cards c ON c.person_id = p.id WHERE c.id = :i",
+            i=record["card_id"],
+        )
+        born = person["birth_date"]
+        image = card_image(
+            profile="3.00",
+            card_id=record["card_identifier"],
+            master_keys=TEST_MASTER_KEYS,
+            pan=TEST_PAN,
+            holder=HolderData(
+                social_security_number=person["social_security_number"],
+                name=person["name"],
+                sex=person["sex"],
+                ethnicity=person["ethnicity"],
+                birthplace=person["birthplace"],
+                birth_date=born if isinstance(born, date) else date.fromisoformat(str(born)),
+            ),
+            issue=IssueData(
+                record["card_number"],
+                date.fromisoformat(record["issued_on"]),
+                date.fromisoformat(record["expires_on"]),
+            ),
+        )
+        made = self.cards[label] = EmulatedCard(image)
+        return made
+
+    # -- the program ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def program_stopped(self) -> Iterator[None]:
+        """The counter program not running here (its sync service stopped, its store closed), so
+        another process may be the counter meanwhile; then started again on the same store and
+        credential, as the program is after a restart. No window may be open."""
+        assert self.store_path is not None and self.credentials is not None
+        self.sync.stop()
+        self.store.close()
+        try:
+            yield
+        finally:
+            self.store = Store.open(self.store_path)
+            self.sync = SyncService(
+                SyncConfig.from_settings(self.settings, **FAST_SYNC), self.store, credentials=self.credentials
+            )
+            self.sync.start()
+
+    @contextlib.contextmanager
+    def other_counter(self, place: CounterPlace) -> Iterator[RealCounter]:
+        """Another counter of the same city (server, readers, PIN pad, printer and emulated cards
+        shared): enrolled as ``place``, with its own store, credential and sync service. Its windows
+        and this counter's must not be open at the same time (one reader)."""
+        from sqlalchemy import select
+
+        from central.core.db import Database
+        from central.models import CounterRow, OutletRow
+        from central.services.auth import issue_counter_credential
+
+        db = Database(f"sqlite:///{self.central.working}")
+        try:
+            with db.write() as session:
+                row = session.scalar(
+                    select(CounterRow)
+                    .join(OutletRow, OutletRow.id == CounterRow.outlet_id)
+                    .where(OutletRow.code == place.outlet_code, CounterRow.number == place.counter_number)
+                )
+                assert row is not None, place
+                credential = issue_counter_credential(session, row)
+        finally:
+            db.dispose()
+        assert self.store_path is not None
+        name = f"{place.outlet_code}-{place.counter_number}"
+        settings = dataclasses.replace(
+            self.settings,
+            outlet_code=place.outlet_code,
+            counter_number=place.counter_number,
+            data_dir=self.settings.data_dir.with_name(f"data-{name}"),
+        )
+        credentials = CounterCredentials(f"{SERVICE}-{name}")
+        store_path = self.store_path.with_name(f"counter-{name}.db")
+        store = Store.open(store_path)
+        sync = SyncService(SyncConfig.from_settings(settings, **FAST_SYNC), store, credentials=credentials)
+        try:
+            off_gui(lambda: sync.enrol(credential))  # a test on the GUI thread may not block on HTTP
+            sync.start()
+            yield dataclasses.replace(
+                self,
+                settings=settings,
+                sync=sync,
+                store=store,
+                place=place,
+                store_path=store_path,
+                credentials=credentials,
+            )
+        finally:
+            sync.stop()
+            store.close()
 
     # -- the server -----------------------------------------------------------------------------
 
@@ -220,11 +379,19 @@ def real_counter(
     keyring_in_memory: MemoryKeyring,
     pcscd: dict[str, str],
     cups: dict[str, str],
+    request: pytest.FixtureRequest,
 ) -> Iterator[RealCounter]:
+    counter_place: CounterPlace = getattr(request.module, "COUNTER_PLACE", HR_WINDOW)
     root = tmp_path_factory.mktemp("real-counter")
     previous_cups = os.environ.get("CUPS_SERVER")
     os.environ["CUPS_SERVER"] = cups["COUNTER_TEST_CUPS_SERVER"]  # lp / lpstat of the private cupsd
-    central = EmbeddedCentral(root / "central", persons=60, kdf_n=2**10)
+    central = EmbeddedCentral(
+        root / "central",
+        persons=60,
+        kdf_n=2**10,
+        outlet_code=counter_place.outlet_code,
+        counter_number=counter_place.counter_number,
+    )
     credentials = CounterCredentials(SERVICE)
     central.credentials = credentials
     port = int(pcscd["COUNTER_TEST_VPCD_PORT"])
@@ -232,6 +399,7 @@ def real_counter(
     pad = TrainingPinPad().start()
     store = Store.open(root / "counter.db")
     sync: SyncService | None = None
+    counter: RealCounter | None = None
     try:
         credential = central.start(lambda message: None)
         settings = Settings(
@@ -239,8 +407,8 @@ def real_counter(
             config_file=root / "counter.toml",
             data_dir=root / "data",
             server_url=central.base_url,
-            outlet_code=TRAINING_OUTLET,
-            counter_number=TRAINING_COUNTER,
+            outlet_code=counter_place.outlet_code,
+            counter_number=counter_place.counter_number,
             card_reader_pattern=pcscd["COUNTER_TEST_PCSC_CARD_READER"],
             psam_reader_pattern=pcscd["COUNTER_TEST_PCSC_PSAM_READER"],
             pinpad_port=pad.port,
@@ -250,7 +418,7 @@ def real_counter(
         sync.enrol(credential)
         sync.start()
         psam_slot.insert(build_psam())
-        yield RealCounter(
+        counter = RealCounter(
             settings=settings,
             central=central,
             sync=sync,
@@ -259,8 +427,14 @@ def real_counter(
             card_slot=card_slot,
             psam_slot=psam_slot,
             printed_dir=Path(cups["COUNTER_TEST_CUPS_OUTDIR"]),
+            place=counter_place,
+            store_path=root / "counter.db",
+            credentials=credentials,
         )
+        yield counter
     finally:
+        if counter is not None:  # the program may have been restarted on new objects
+            sync, store = counter.sync, counter.store
         if sync is not None:
             sync.stop()
         store.close()
@@ -277,7 +451,7 @@ def real_counter(
 
 @contextlib.contextmanager
 def counter_window(qtbot: QtBot, counter: RealCounter, settings: Settings) -> Iterator[MainWindow]:
-    """A main window as production composes it for ``settings``, signed in as the clerk."""
+    """A main window as production composes it for ``settings``, signed in as the counter's clerk."""
     from counter_app.app import production_services
 
     services = dataclasses.replace(
@@ -290,7 +464,7 @@ def counter_window(qtbot: QtBot, counter: RealCounter, settings: Settings) -> It
         window.show()
     activate(qtbot, window)
     window.start()
-    assert sign_in(qtbot, window, CLERK) == ""
+    assert sign_in(qtbot, window, counter.place.clerk) == ""
     yield window
     counter.remove_card()
     window.close()
