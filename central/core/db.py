@@ -11,12 +11,13 @@ each statement sees what was committed when it started.
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,8 +37,42 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    if "pool_pre_ping" in kwargs:  # the caller's choice of pinging
+        return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _check_on_checkout(engine)
+    return engine
+
+
+def _check_on_checkout(engine: Engine) -> None:
+    """Before a pooled PostgreSQL connection is handed out, make sure the server has not closed it.
+
+    Like ``pool_pre_ping`` — a dead connection invalidates the pool and a fresh one is made — but
+    without a round trip per checkout (two per command): an idle connection has nothing to read, so
+    one that is readable has been closed by the server (``pg_terminate_backend``, a restart, a
+    failover: PostgreSQL sends its FATAL message or closes the socket). Only then is the real ping
+    sent, which decides; a closed or broken connection is replaced at once.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
+            raise exc.InvalidatePoolError()
+        try:
+            poller = select.poll()
+            poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+            quiet = not poller.poll(0)
+        except (AttributeError, OSError, ValueError):
+            quiet = False
+        if quiet:
+            return
+        try:
+            alive = dialect._do_ping_w_event(dbapi_connection)
+        except Exception:
+            alive = False
+        if not alive:
+            raise exc.InvalidatePoolError()
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -8,7 +8,7 @@ scope — is domain logic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -38,13 +38,37 @@ class ActorClaim:
 
 
 @dataclass(frozen=True)
+class OutletRecord:
+    """The claimed outlet as ``resolve_actor`` read it (the columns of ``OutletRow``; not a session object)."""
+
+    id: int
+    code: str
+    name: str
+    type: str
+    region_code: str
+    bank: str | None
+    can_activate_social: bool
+    instant_issuance: bool
+
+
+@dataclass(frozen=True)
+class CounterRecord:
+    """The claimed counter as ``resolve_actor`` read it (not a session object)."""
+
+    id: int
+    outlet_id: int
+    number: str
+    active: bool
+
+
+@dataclass(frozen=True)
 class Actor:
-    """A resolved actor: domain objects plus the rows commands record."""
+    """A resolved actor: domain objects plus the records commands record."""
 
     operator: Operator
     outlet: Outlet | None
-    outlet_row: OutletRow | None
-    counter_row: CounterRow | None
+    outlet_row: OutletRecord | None
+    counter_row: CounterRecord | None
     confirmer: Operator | None
 
     @property
@@ -59,7 +83,7 @@ class Actor:
         return self.outlet
 
 
-def outlet_of(row: OutletRow) -> Outlet:
+def outlet_of(row: OutletRow | OutletRecord) -> Outlet:
     """The domain view of an outlet row."""
     return Outlet(
         code=row.code,
@@ -102,14 +126,30 @@ def _operator(session: Session, number: str) -> tuple[Operator, OperatorRow]:
     return Operator(number=row.number, name=row.name, role=Role(row.role), outlet_code=outlet_code), row
 
 
+_OUTLET_FIELDS = [f.name for f in fields(OutletRecord)]
+_COUNTER_FIELDS = [f.name for f in fields(CounterRecord)]
+
+
 def _actor_query(with_outlet: bool, with_counter: bool) -> Any:
-    """The operator with their own outlet's code, and the claimed outlet and counter, in one query."""
+    """The operator with their own outlet's code, and the claimed outlet and counter, in one query.
+
+    Plain columns, not ORM entities: nothing here is changed by a command, and loading three objects
+    into the session cost more than the query.
+    """
     home = aliased(OutletRow, name="home_outlet")
-    entities: list[Any] = [OperatorRow, home.code]
-    entities += [OutletRow] if with_outlet else []
-    entities += [CounterRow] if with_counter else []
+    columns: list[Any] = [
+        OperatorRow.number,
+        OperatorRow.name,
+        OperatorRow.role,
+        OperatorRow.active,
+        home.code.label("home_code"),
+    ]
+    if with_outlet:
+        columns += [getattr(OutletRow, f).label(f"outlet_{f}") for f in _OUTLET_FIELDS]
+    if with_counter:
+        columns += [getattr(CounterRow, f).label(f"counter_{f}") for f in _COUNTER_FIELDS]
     query = (
-        select(*entities)
+        select(*columns)
         .select_from(OperatorRow)
         .outerjoin(home, home.id == OperatorRow.outlet_id)
         .where(OperatorRow.number == bindparam("operator_number"))
@@ -128,6 +168,14 @@ def _actor_query(with_outlet: bool, with_counter: bool) -> Any:
 _ACTOR_QUERIES = {(o, c): _actor_query(o, c) for o, c in ((False, False), (True, False), (True, True))}
 
 
+def _record(record: type[Any], names: list[str], prefix: str, row: Any) -> Any:
+    """The joined record from ``row``'s ``<prefix>_<field>`` columns (None when the join found none)."""
+    mapping = row._mapping
+    if mapping[f"{prefix}_id"] is None:
+        return None
+    return record(**{name: mapping[f"{prefix}_{name}"] for name in names})
+
+
 def resolve_actor(session: Session, claim: ActorClaim, *, need_counter: bool) -> Actor:
     """Load and check the claimed operator, outlet, counter and confirmer (refusals are NotPermitted).
 
@@ -143,19 +191,22 @@ def resolve_actor(session: Session, claim: ActorClaim, *, need_counter: bool) ->
         "outlet_code": claim.outlet_code,
         "counter_number": claim.counter_number,
     }
-    found = session.execute(query, params).first()
-    if found is None or not found[0].active:
+    found = session.connection().execute(query, params).first()
+    if found is None or not found.active:
         raise _unknown_operator(claim.operator_number)
-    operator_row, home_code = found[0], found[1]
-    claimed_outlet: OutletRow | None = found[2] if with_outlet else None
-    claimed_counter: CounterRow | None = found[3] if with_counter else None
-    operator = Operator(
-        number=operator_row.number,
-        name=operator_row.name,
-        role=Role(operator_row.role),
-        outlet_code=home_code,
+    claimed_outlet: OutletRecord | None = (
+        _record(OutletRecord, _OUTLET_FIELDS, "outlet", found) if with_outlet else None
     )
-    outlet_row: OutletRow | None = None
+    claimed_counter: CounterRecord | None = (
+        _record(CounterRecord, _COUNTER_FIELDS, "counter", found) if with_counter else None
+    )
+    operator = Operator(
+        number=found.number,
+        name=found.name,
+        role=Role(found.role),
+        outlet_code=found.home_code,
+    )
+    outlet_row: OutletRecord | None = None
     outlet = None
     if claim.outlet_code:
         outlet_row = claimed_outlet
@@ -165,7 +216,7 @@ def resolve_actor(session: Session, claim: ActorClaim, *, need_counter: bool) ->
         check_operator_at_outlet(operator, outlet)
     elif operator.role is not Role.ADMIN:
         raise NotPermitted("outlet_required", "此业务须在网点柜台办理，请求中缺少网点编号。")
-    counter_row: CounterRow | None = None
+    counter_row: CounterRecord | None = None
     if need_counter:
         if outlet_row is None or not claim.counter_number:
             raise NotPermitted(

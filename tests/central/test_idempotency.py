@@ -148,6 +148,80 @@ def test_a_claim_past_its_lease_is_taken_over(api: Api) -> None:
     assert _transactions(api) == 1
 
 
+def test_a_request_that_outlived_its_claim_cannot_store_its_answer(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first request runs past its lease, a retry takes the key over and completes: the first
+    one's refusal (its 受理编号 is on record now) is not stored over the retry's answer — 409."""
+    if api.db.sqlite:
+        pytest.skip("SQLite has one writer at a time: the retry would wait for the first request")
+    release, entered = threading.Event(), threading.Event()
+    original = person_service.change_contact
+    calls = 0
+
+    def slow_first(ctx: Any, body: Any) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            entered.set()
+            assert release.wait(30)
+        return original(ctx, body)
+
+    monkeypatch.setattr(person_service, "change_contact", slow_first)
+    body = _contact(api)
+    api.client.headers(HR)
+    answers: list[Any] = []
+    first = threading.Thread(target=lambda: answers.append(api.command("change_contact", body, key="msg-7")))
+    first.start()
+    assert entered.wait(30)
+    api.clock.advance(seconds=61)  # past the first one's lease
+    retry = api.command("change_contact", body, key="msg-7")
+    assert retry.status_code == 200
+    release.set()
+    first.join(30)
+    assert_problem(answers[0], 409, "idempotency/in-flight")
+    again = api.command("change_contact", body, key="msg-7")
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == retry.json()
+    assert _transactions(api) == 1
+
+
+def test_an_answer_and_its_effect_are_not_committed_once_the_claim_is_lost(api: Api) -> None:
+    """The answer is stored in the effect's transaction; had another request
+    taken the key over meanwhile, neither commits and the command is 409 in-flight."""
+    from central.core.problems import Problem
+    from central.models import FeedEntryRow, PersonRow
+    from central.services.idempotency import Claim, IdempotentRequest
+
+    person = api.person()
+    store = api.client.app.state.idempotency
+    db = api.client.app.state.db  # the server's own sessions
+    now = api.clock.now()
+    claimed = store.claim("counter:test", IdempotentRequest.parse("msg-8", "POST", "/x", b"{}"), now)
+    assert isinstance(claimed, Claim)
+    with api.db.write() as session:  # another request took the key over
+        row = session.get(IdempotencyKeyRow, ("counter:test", "msg-8"))
+        assert row is not None
+        row.owner = "someone-else"
+    with api.db.read() as session:
+        feed_before = session.scalar(select(func.count()).select_from(FeedEntryRow))
+
+    def change_and_answer() -> None:
+        with db.write() as session:
+            row_person = session.get(PersonRow, person["id"])
+            assert row_person is not None
+            row_person.phone = "13900000001"
+            store.complete(session, claimed, 200, {"done": True}, now)
+
+    with pytest.raises(Problem) as lost:
+        change_and_answer()
+    assert lost.value.kind == "idempotency/in-flight"
+    with api.db.read() as session:
+        assert session.get(PersonRow, person["id"]).phone != "13900000001"  # type: ignore[union-attr]
+        assert session.scalar(select(func.count()).select_from(FeedEntryRow)) == feed_before
+        key = session.get(IdempotencyKeyRow, ("counter:test", "msg-8"))
+        assert key is not None and (key.state, key.owner) == ("in_flight", "someone-else")
+
+
 def test_retention_is_configuration_and_follows_the_clock(api: Api) -> None:
     settings = api.client.app.state.settings
     retention = timedelta(hours=settings.idempotency_retention_hours)
