@@ -615,6 +615,9 @@ PHASES: list[tuple[str, dict[str, int]]] = [
     ("ceiling_async", {"ceiling_async": 1}),
     ("lookups", {"card_lookup": 2, "person_lookup": 1}),
     ("mixed", {"card_lookup": 30, "person_lookup": 15, "subsidy_query": 20, "command": 15, "feed_pull": 20}),
+    # the ceiling once more at the end: it wanders by ±15 % between phases on a shared machine, and the
+    # goals take the higher of the two (the stricter reading)
+    ("ceiling_again", {"ceiling": 1}),
 ]
 
 
@@ -705,6 +708,15 @@ def _unused_day(url: str) -> str:
     return f"{day:%Y%m%d}"
 
 
+def _quarter_of_memory() -> str:
+    """A quarter of this machine's memory in PostgreSQL's units (``5888MB``); 1GB if unknown."""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return "1GB"
+    return f"{pages * size // 4 // 2**20}MB"
+
+
 def _postmaster_pid(conn: Any) -> int | None:
     """The PostgreSQL server's process id (first line of postmaster.pid), if this process may read it."""
     import psycopg
@@ -731,7 +743,7 @@ def orchestrate(args: argparse.Namespace) -> int:
         f"乐山市社保卡中心服务压测：{size}，"
         f"{args.connections} 连接，每阶段预热 {args.warmup:.0f} s + 测量 {args.seconds:.0f} s；CPU {os.cpu_count()} 核"
     )
-    postgres = Postgres()
+    postgres = Postgres({"shared_buffers": args.pg_shared_buffers})
     server: subprocess.Popen[bytes] | None = None
     canned: subprocess.Popen[bytes] | None = None
     workdir = Path(tempfile.mkdtemp(prefix="central-bench-"))
@@ -757,6 +769,9 @@ def orchestrate(args: argparse.Namespace) -> int:
             )
         else:
             env = postgres.start()
+            print(
+                f"PostgreSQL：shared_buffers = {args.pg_shared_buffers}（数据库服务器的常规设置：内存的 1/4）"
+            )
             admin = env["COUNTER_TEST_PG_ADMIN_URL"]
             database = "central_bench"
             with psycopg.connect(admin, autocommit=True) as conn:
@@ -882,7 +897,13 @@ def orchestrate(args: argparse.Namespace) -> int:
         _print_phase("查询：按卡号查卡、按证件号码查人（含令牌与柜台凭据校验）", lookups)
         _print_phase("柜面混合负载：查卡、查人、补贴查询、带幂等键的命令、变更流拉取", mixed)
 
-        top = ceiling["total_rps"]
+        ceiling_again = measured["ceiling_again"]
+        _print_phase("天花板（最后再测一次）", ceiling_again)
+        top = max(ceiling["total_rps"], ceiling_again["total_rps"])
+        print(
+            f"\n天花板取两次中较高者：{top:,.0f} req/s"
+            f"（开始 {ceiling['total_rps']:,.0f}，最后 {ceiling_again['total_rps']:,.0f}）"
+        )
         print("\n目标:")
         checks = [
             ("查询 ≥ 天花板的 40%", lookups["total_rps"] / top, 0.40),
@@ -934,6 +955,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--payments", type=int, default=10_000_000)
     parser.add_argument(
         "--quick", action="store_true", help="20,000 persons, 200,000 payments, shorter phases"
+    )
+    parser.add_argument(
+        "--pg-shared-buffers",
+        default=_quarter_of_memory(),
+        help="PostgreSQL's shared_buffers for the seeded cluster (default: a quarter of the memory, "
+        "PostgreSQL's own advice for a database server; its built-in 128MB is for a laptop)",
     )
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)

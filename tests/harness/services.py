@@ -269,6 +269,11 @@ class Postgres(Service):
     stop_signal = signal.SIGINT  # "fast" shutdown
     database = "counter_test"
 
+    def __init__(self, settings: dict[str, str] | None = None) -> None:
+        """``settings``: more ``-c name=value`` for the server (a benchmark's production-like memory)."""
+        super().__init__()
+        self.settings = dict(settings or {})
+
     def _owner(self) -> tuple[int, int] | None:
         """(uid, gid) to run the cluster as: ``nobody`` when we are root, else None (ourselves)."""
         if os.geteuid() != 0:
@@ -331,6 +336,7 @@ class Postgres(Service):
                     "full_page_writes=off",
                     "-c",
                     "max_connections=200",
+                    *(part for name, value in self.settings.items() for part in ("-c", f"{name}={value}")),
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
