@@ -10,7 +10,14 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from central.core.problems import invalid
-from central.models import CardEventRow, CardRow, CustodyAuthorisationRow, PersonRow, TransactionRow
+from central.models import (
+    CardEventRow,
+    CardRow,
+    CustodyAuthorisationRow,
+    PersonRow,
+    SupervisorNoticeRow,
+    TransactionRow,
+)
 from central.schemas import CardRef, CommandIn, PersonRef
 from central.services.actors import Actor, capabilities_of
 from central.services.masking import mask_id_number
@@ -450,18 +457,44 @@ def _forced_collection_alert(ctx: CommandContext, agent_number: str, transaction
             f"超过 {ctx.alert_principals} 人，请核实是否存在强制代领，并报告复核人员。"
         )
         ctx.alerts.append(message)
-        record_notice(
-            ctx.session,
-            "forced_collection",
-            message,
-            ctx.now,
-            outlet_id=ctx.actor.outlet_id,
-            counter_id=ctx.actor.counter_row.id if ctx.actor.counter_row is not None else None,
-            transaction_id=transaction.id,
-            detail={
-                "agent_id_number": mask_id_number(agent_number),
-                "principals": count,
-                "days": ctx.alert_days,
-                "threshold": ctx.alert_principals,
-            },
+        detail = {
+            "agent_id_number": mask_id_number(agent_number),
+            "principals": count,
+            "days": ctx.alert_days,
+            "threshold": ctx.alert_principals,
+        }
+        counter_id = ctx.actor.counter_row.id if ctx.actor.counter_row is not None else None
+        pending = _open_forced_collection_notice(ctx, agent_number)
+        if pending is None:
+            record_notice(
+                ctx.session,
+                "forced_collection",
+                message,
+                ctx.now,
+                outlet_id=ctx.actor.outlet_id,
+                counter_id=counter_id,
+                transaction_id=transaction.id,
+                detail=detail,
+            )
+        else:  # one notice per agent until a supervisor looks at it, kept at the latest count
+            pending.message, pending.detail = message, detail
+            pending.counter_id, pending.transaction_id = counter_id, transaction.id
+
+
+def _open_forced_collection_notice(ctx: CommandContext, agent_number: str) -> SupervisorNoticeRow | None:
+    """This outlet's unacknowledged 疑似强制代领 notice about this agent, if any (a unit's batch 申领
+    by one 经办人 raises the alert row after row: the supervisor gets one notice, not hundreds)."""
+    notice = SupervisorNoticeRow
+    query = (
+        select(notice)
+        .join(TransactionRow, TransactionRow.id == notice.transaction_id)
+        .where(
+            notice.kind == "forced_collection",
+            notice.acknowledged_at.is_(None),
+            notice.outlet_id == ctx.actor.outlet_id,
+            TransactionRow.agent_id_number == agent_number,
         )
+        .order_by(notice.id.desc())
+        .limit(1)
+    )
+    return ctx.session.scalars(query).first()

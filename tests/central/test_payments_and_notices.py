@@ -169,3 +169,27 @@ def test_forced_collection_warns_and_records_a_notice_for_supervisors(api: Api) 
     done = api.command("acknowledge", {}, at=supervisor, path=f"/notices/{notices[0]['id']}/acknowledge")
     assert done.status_code == 200 and done.json()["acknowledged_by"] == "HR0109"
     assert api.client.get("/notices", desk=supervisor).json() == []
+
+
+def test_an_agent_over_the_threshold_keeps_one_open_notice_with_the_latest_count(api: Api) -> None:
+    """A unit's 经办人 applying for a class (or a cadre collecting a village's cards): the clerk is
+    warned on every one beyond the threshold, the supervisor gets one notice, kept at the latest count;
+    once acknowledged, the next one opens a new notice."""
+    agent = {"name": "李经办", "id_number": id_number(), "relation": "单位经办人"}
+    threshold = api.client.app.state.settings.agent_alert_principals
+    supervisor = ("HR0109", "511102001", "01")
+
+    def serve_one() -> list[str]:
+        person = api.person()
+        body = {"person": person["ref"], "phone": "13911113333", "requester": "other", "agent": agent}
+        return list(api.ok("change_contact", body)["alerts"])
+
+    warned = [serve_one() for _ in range(threshold + 3)]
+    assert [bool(w) for w in warned] == [False] * threshold + [True] * 3
+    (notice,) = api.client.get("/notices", desk=supervisor).json()
+    assert notice["detail"]["principals"] == threshold + 3 and str(threshold + 3) in notice["message"]
+    path = f"/notices/{notice['id']}/acknowledge"
+    assert api.command("acknowledge", {}, at=supervisor, path=path).status_code == 200
+    assert serve_one()
+    (again,) = api.client.get("/notices", desk=supervisor).json()
+    assert again["id"] != notice["id"] and again["detail"]["principals"] == threshold + 4
