@@ -348,7 +348,9 @@ class SnapshotPage(BaseModel):
     after: int
     next_after: int
     more: bool
-    items: list[dict[str, Any]]
+    items: list[dict[str, Any]] = Field(description="本页记录（shape=records）；shape=rows 时为空")
+    columns: list[str] | None = Field(None, description="shape=rows：每行数组的字段名，按顺序")
+    rows: list[list[Any]] | None = Field(None, description="shape=rows：本页记录，每条一个数组")
 
 
 class NoticeOut(BaseModel):

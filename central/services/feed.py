@@ -268,20 +268,55 @@ def snapshot_page(
     }
 
 
-def snapshot_text(session: Session, entity: Entity, after: int, limit: int, region: str | None = None) -> str:
-    """`snapshot_page` as the JSON text the route answers (the records spliced in as serialised)."""
+def snapshot_text(
+    session: Session,
+    entity: Entity,
+    after: int,
+    limit: int,
+    region: str | None = None,
+    as_rows: bool = False,
+) -> str:
+    """`snapshot_page` as the JSON text the route answers (the records spliced in as serialised);
+    ``as_rows``: each record as an array in `column_names` order (``shape=rows``)."""
     page = snapshot_page(session, entity, after, limit, region)
-    items = ",".join(_dumps(item) for item in page["items"])
-    return snapshot_page_text(entity, page["as_of"], after, page["next_after"], page["more"], items)
-
-
-def snapshot_page_text(entity: str, as_of: int, after: int, next_after: int, more: bool, items: str) -> str:
-    """A snapshot page as JSON text, its records (``items``) spliced in as serialised — the same
-    bytes FastAPI would make of the page through ``SnapshotPage``."""
-    return (
-        f'{{"entity":"{entity}","as_of":{as_of},"after":{after},"next_after":{next_after},'
-        f'"more":{"true" if more else "false"},"items":[{items}]}}'
+    if as_rows:
+        names = column_names(entity)
+        items = ",".join(  # spaced as PostgreSQL's json_build_array spaces them
+            json.dumps([item[name] for name in names], ensure_ascii=False, separators=(", ", ":"))
+            for item in page["items"]
+        )
+    else:
+        items = ",".join(_dumps(item) for item in page["items"])
+    return snapshot_page_text(
+        entity, page["as_of"], after, page["next_after"], page["more"], items, as_rows=as_rows
     )
+
+
+def column_names(entity: str) -> list[str]:
+    """The fields of a record of ``entity``, in the order a ``shape=rows`` snapshot row lists them."""
+    return [c.key for c in record_columns(entity)]
+
+
+def snapshot_page_text(
+    entity: str,
+    as_of: int,
+    after: int,
+    next_after: int,
+    more: bool,
+    items: str,
+    *,
+    as_rows: bool = False,
+) -> str:
+    """A snapshot page as JSON text, its records (``items``) spliced in as serialised — the same
+    bytes FastAPI would make of the page through ``SnapshotPage``. ``as_rows``: the records are
+    arrays, named once in ``columns`` (half the bytes and a third of a client's parsing)."""
+    head = (
+        f'{{"entity":"{entity}","as_of":{as_of},"after":{after},"next_after":{next_after},'
+        f'"more":{"true" if more else "false"},'
+    )
+    if as_rows:
+        return f'{head}"items":[],"columns":{_dumps(column_names(entity))},"rows":[{items}]}}'
+    return f'{head}"items":[{items}]}}'
 
 
 def prune(session: Session, now: datetime, retention_days: float) -> int:

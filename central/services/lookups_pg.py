@@ -408,7 +408,7 @@ _IN_REGION = {
 }
 
 
-def _snapshot_statement(entity: str, by_region: bool) -> str:
+def _snapshot_statement(entity: str, by_region: bool, as_rows: bool) -> str:
     """One keyset page of ``entity`` as JSON text, with ``as_of`` and ``more``, in one statement.
 
     One statement sees one snapshot of the database: ``as_of`` is the feed's last number that the
@@ -417,28 +417,46 @@ def _snapshot_statement(entity: str, by_region: bool) -> str:
     table: Any = MODELS[entity].__table__
     columns = ", ".join(_record_column(c) for c in record_columns(entity))
     region = f" AND {_IN_REGION[entity]}" if by_region else ""
+    record = (
+        "json_build_array(" + ", ".join(f"r.{c.name}" for c in record_columns(entity)) + ")::text"
+        if as_rows
+        else "row_to_json(r)::text"
+    )
     return (
         "SELECT s.last_seq AS as_of, page.last_id, page.items, EXISTS ("
         f"SELECT 1 FROM {table.name} WHERE id > coalesce(page.last_id, %(after)s){region}) AS more "
         "FROM feed_state s, LATERAL (SELECT max(r.id) AS last_id, "
-        "string_agg(row_to_json(r)::text, ',' ORDER BY r.id) AS items FROM ("
+        f"string_agg({record}, ',' ORDER BY r.id) AS items FROM ("
         f"SELECT {columns} FROM {table.name} WHERE id > %(after)s{region} ORDER BY id LIMIT %(limit)s) r) page "
         "WHERE s.id = 1"
     )
 
 
-_SNAPSHOT = {(entity, by): _snapshot_statement(entity, by) for entity in MODELS for by in (False, True)}
+_SNAPSHOT = {
+    (entity, by, rows): _snapshot_statement(entity, by, rows)
+    for entity in MODELS
+    for by in (False, True)
+    for rows in (False, True)
+}
 
 
 async def snapshot_page(
-    conn: Connection, entity: str, after: int, limit: int, region: str | None = None
+    conn: Connection,
+    entity: str,
+    after: int,
+    limit: int,
+    region: str | None = None,
+    as_rows: bool = False,
 ) -> str:
     """One page of the snapshot, like ``feed.snapshot_text`` — the records serialised by PostgreSQL."""
     params = {"after": after, "limit": limit, "region": region}
-    row = await (await conn.execute(_SNAPSHOT[(entity, region is not None)], params)).fetchone()
+    statement = _SNAPSHOT[(entity, region is not None, as_rows)]
+    row = await (await conn.execute(statement, params)).fetchone()
     assert row is not None, "feed_state has its one row from the migration"
     next_after = after if row.last_id is None else int(row.last_id)
-    return snapshot_page_text(entity, int(row.as_of), after, next_after, bool(row.more), row.items or "")
+    return snapshot_page_text(
+        entity, int(row.as_of), after, next_after, bool(row.more), row.items or "", as_rows=as_rows
+    )
 
 
 # -- the change feed -------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from counter_app.sync.replica_view import (
     card_from_record,
     payment_from_record,
     payment_row,
+    payment_rows_maker,
     person_from_record,
     person_of,
 )
@@ -280,11 +281,16 @@ class Puller:
                 kept.update(person.person_id for person in persons)
             elif entity == "card":
                 cards = [card_from_record(item, as_of) for item in items if str(item["person_id"]) in kept]
-            elif region is not None:  # millions of them, straight to rows (the server kept the county's)
-                payments = [payment_row(item, as_of) for item in items]
-            else:
+            elif page.get("rows") is not None:  # millions of them, straight from arrays to rows
+                make = payment_rows_maker(page["columns"])
+                payments = [make(row, as_of) for row in page["rows"]]
+                if region is None:  # the whole city's pages: only the payments to persons kept
+                    payments = [row for row in payments if row[1] in kept]
+            else:  # a server without ``shape=rows``
                 payments = [
-                    payment_row(item, as_of) for item in items if str(item["recipient_person_id"]) in kept
+                    payment_row(item, as_of)
+                    for item in items
+                    if region is not None or str(item["recipient_person_id"]) in kept
                 ]
             self.replica.apply(
                 persons=persons,
@@ -316,6 +322,7 @@ class Puller:
                             "after": position,
                             "limit": self.config.snapshot_page,
                             **narrowed,
+                            **({"shape": "rows"} if entity == "payment" else {}),
                         },
                         token=token,
                     )

@@ -262,6 +262,9 @@ def _requests(city: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             ("/snapshot", {"entity": entity, "region": "511102"}),
             ("/snapshot", {"entity": entity, "region": "511132", "limit": "1"}),
             ("/snapshot", {"entity": entity, "region": "511132", "after": "1", "limit": "1"}),
+            ("/snapshot", {"entity": entity, "shape": "rows"}),
+            ("/snapshot", {"entity": entity, "region": "511102", "shape": "rows", "limit": "2"}),
+            ("/snapshot", {"entity": entity, "shape": "records", "after": "1"}),
         ]
     requests += [
         ("/snapshot", {"entity": "card", "region": "5111"}),
@@ -274,6 +277,7 @@ def _requests(city: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         ("/snapshot", {"entity": "card", "after": "-1"}),
         ("/snapshot", {"entity": "card", "limit": "10001"}),
         ("/snapshot", {"entity": "card", "limit": "3", "extra": "1"}),
+        ("/snapshot", {"entity": "card", "shape": "columns"}),
     ]
     return requests
 
@@ -350,3 +354,20 @@ def test_reads_survive_killed_connections(
         )
     statuses = [client.get("/cards", params={"card_number": card}).status_code for _ in range(10)]
     assert statuses == [200] * 10, statuses
+
+
+def test_a_snapshot_page_as_rows_carries_the_records_of_the_page_as_records(
+    apps: dict[str, TestClient], city: dict[str, Any]
+) -> None:
+    for name, app in apps.items():
+        client = AuthedClient(app)
+        for entity in ("person", "card", "payment"):
+            params = {"entity": entity, "limit": "5", "after": "1"}
+            records = client.get("/snapshot", params=params).json()
+            rows = client.get("/snapshot", params={**params, "shape": "rows"}).json()
+            assert records["items"], (name, entity)
+            assert [dict(zip(rows["columns"], row, strict=True)) for row in rows["rows"]] == records["items"]
+            assert rows["items"] == [] and "rows" not in records
+            assert {k: v for k, v in rows.items() if k not in ("items", "columns", "rows")} == {
+                k: v for k, v in records.items() if k != "items"
+            }

@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 from counter_app.store.replica import Replica
-from counter_app.sync.replica_view import payment_from_record, payment_row
+from counter_app.sync.replica_view import (
+    _PAYMENT_FIELDS,
+    payment_from_record,
+    payment_row,
+    payment_rows_maker,
+)
 
 RECORDS: list[dict[str, Any]] = [
     {  # as the snapshot and the feed carry it (the server's columns)
@@ -34,3 +39,19 @@ def test_a_payment_row_is_the_row_of_the_payment_record(record: dict[str, Any]) 
         assert payment_row(record, version, at) == Replica.payment_row(
             payment_from_record(record, version, at)
         )
+
+
+@pytest.mark.parametrize("record", RECORDS[:2])
+def test_a_payment_as_a_snapshot_array_makes_the_same_row(record: dict[str, Any]) -> None:
+    """``shape=rows``: the server's columns once, each payment an array in that order."""
+    columns = [*sorted(set(_PAYMENT_FIELDS) | set(record)), "created_at"]
+    array = [record.get(name) for name in columns]
+    make = payment_rows_maker(columns)
+    assert make(array, 5) == payment_row(record, 5) == Replica.payment_row(payment_from_record(record, 5))
+    reordered = list(reversed(columns))
+    assert payment_rows_maker(reordered)(list(reversed(array)), 5) == payment_row(record, 5)
+
+
+def test_a_snapshot_without_a_payment_field_is_refused_before_anything_is_written() -> None:
+    with pytest.raises(ValueError, match="amount_fen"):
+        payment_rows_maker([name for name in _PAYMENT_FIELDS if name != "amount_fen"])

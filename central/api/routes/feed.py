@@ -6,7 +6,7 @@ cursor, snapshot ``as_of`` taken before each page).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -69,10 +69,16 @@ async def snapshot(
             description="只取此参保地（行政区划）的人员、其卡片和发放给其的补贴（区县柜台的副本）",
         ),
     ] = None,
+    shape: Annotated[
+        Literal["records", "rows"],
+        Query(
+            description="records：每条记录一个对象（items）；rows：字段名列一次（columns），每条一个数组（rows）"
+        ),
+    ] = "records",
 ) -> Response:
     """One page of one kind of record by id; keep the first page's ``as_of`` and replay from it."""
     await access.require_async(COUNTER_ROLES)
-    return await _snapshot(access.request, entity, after, limit, region)
+    return await _snapshot(access.request, entity, after, limit, region, shape == "rows")
 
 
 def _region(value: str) -> str:
@@ -89,6 +95,7 @@ def _region(value: str) -> str:
         "after": integer(0, 2_147_483_647),
         "limit": integer(1, 10_000),
         "region": _region,
+        "shape": choice("records", "rows"),
     },
     required=("entity",),
 )
@@ -99,18 +106,19 @@ async def _snapshot_fast(access: Access, arguments: dict[str, Any]) -> Response:
         arguments.get("after", 0),
         arguments.get("limit", 1000),
         arguments.get("region"),
+        arguments.get("shape") == "rows",
     )
 
 
 async def _snapshot(
-    request: Request, entity: feed.Entity, after: int, limit: int, region: str | None
+    request: Request, entity: feed.Entity, after: int, limit: int, region: str | None, as_rows: bool
 ) -> Response:
     """The page as JSON text: serialised by PostgreSQL on the read pool, else from the ORM records."""
     settings: Settings = request.app.state.settings
     limit = min(limit, settings.snapshot_page_max)
     text = await read(
         request,
-        lambda conn: lookups_pg.snapshot_page(conn, entity, after, limit, region),
-        lambda session: feed.snapshot_text(session, entity, after, limit, region),
+        lambda conn: lookups_pg.snapshot_page(conn, entity, after, limit, region, as_rows),
+        lambda session: feed.snapshot_text(session, entity, after, limit, region, as_rows),
     )
     return Response(text, media_type="application/json")
