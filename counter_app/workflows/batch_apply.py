@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from counter_app.domain.card_lifecycle import Command, check_one_card_rule
 from counter_app.domain.errors import DomainError
-from counter_app.domain.identity import check_document
 from counter_app.workflows import forms, people
 from counter_app.workflows.base import (
     Choice,
@@ -114,13 +113,9 @@ def batch_step(flow: ApplyFlow) -> StepDef:
             raise InputInvalid("bank_required", "请录入发卡银行")
         if not name:
             raise InputInvalid("agent_required", "请录入单位经办人姓名")
-        kind = people.ID_TYPES.get(id_type)
-        if kind is None:
-            raise InputInvalid("id_type_unknown", "请选择经办人的证件类型")
-        checked = check_document(kind, str(answer.get("agent_id_number") or ""), today=today)
-        if checked.blocking:
-            reasons = "；".join(f.message for f in checked.failures if f.blocking)
-            raise InputInvalid("agent_id_invalid", f"经办人证件号码有误：{reasons}", "请对照证件逐位核对")
+        agent_number = people.third_party_id(
+            id_type, str(answer.get("agent_id_number") or ""), today, whose="经办人", code="agent_id_invalid"
+        )
         if not path:
             raise InputInvalid("list_file_required", "请选择申请人名单文件")
         try:
@@ -149,9 +144,7 @@ def batch_step(flow: ApplyFlow) -> StepDef:
                 f"名单中有 {lines} 行不符合要求，本批申领未提交任何人：\n{shown}",
                 "请单位改正名单后重新选择文件（整批一起提交）",
             )
-        agent = Agent(
-            name, id_type, checked.value, "单位经办人", str(answer.get("agent_phone") or "").strip()
-        )
+        agent = Agent(name, id_type, agent_number, "单位经办人", str(answer.get("agent_phone") or "").strip())
         letter = str(answer.get("letter_number") or "").strip()
         flow.data["batch"] = {
             "unit_name": unit,

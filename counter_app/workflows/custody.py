@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from counter_app.domain.identity import check_document
 from counter_app.domain.operators import check_operator_at_outlet
 from counter_app.workflows import forms, people
 from counter_app.workflows.base import (
@@ -137,17 +136,15 @@ class CustodyFlow(ServiceFlow):
             until = people.as_date(answer.get("valid_until"))
             if not name:
                 raise InputInvalid("custodian_required", "请录入代管人姓名")
-            kind = people.ID_TYPES.get(id_type)
-            if kind is None:
-                raise InputInvalid("id_type_unknown", "请选择代管人的证件类型")
-            checked = check_document(kind, str(answer.get("custodian_id_number") or ""), today=today)
-            if checked.blocking:
-                reasons = "；".join(f.message for f in checked.failures if f.blocking)
-                raise InputInvalid(
-                    "custodian_id_invalid", f"代管人证件号码有误：{reasons}", "请对照证件逐位核对"
-                )
+            number = people.third_party_id(
+                id_type,
+                str(answer.get("custodian_id_number") or ""),
+                today,
+                whose="代管人",
+                code="custodian_id_invalid",
+            )
             holder = self.person or {}
-            if (id_type, checked.value) == (
+            if (id_type, number) == (
                 text(holder, "id_type") or "resident_id",
                 text(holder, "id_number"),
             ):
@@ -165,7 +162,7 @@ class CustodyFlow(ServiceFlow):
                     "period_invalid", "授权期限须从开始日期起不超过三年，且结束日期不早于开始日期"
                 )
             phone = str(answer.get("custodian_phone") or "").strip()
-            agent = Agent(name, id_type, checked.value, relation, phone)
+            agent = Agent(name, id_type, number, relation, phone)
             self.data["authorisation"] = {
                 "reason": reason,
                 "valid_from": start.isoformat(),
@@ -180,7 +177,7 @@ class CustodyFlow(ServiceFlow):
                 "batch": None,
                 "custody": None,
             }
-            existing = people.custody_for(holder, id_type, checked.value, today, agent_name=name)
+            existing = people.custody_for(holder, id_type, number, today, agent_name=name)
             if existing is not None:
                 self.note(
                     f"此代管人已有有效授权（至 {text(existing, 'valid_until')}），本次登记为续期或变更。"

@@ -23,6 +23,7 @@ from counter_app.domain.card_lifecycle import (
     SocialStatus,
 )
 from counter_app.domain.identity import DocumentType, Sex, check_document
+from counter_app.workflows.base import InputInvalid
 
 #: 证件类型 codes on the wire (the central API's) → the domain's document types.
 ID_TYPES: Final[Mapping[str, DocumentType]] = {
@@ -152,6 +153,19 @@ def card_label(card: Record) -> str:
     """卡号 and status for a choice list: ``S11000018（正常）``."""
     number = text(card, "card_number") or "（卡号待制卡）"
     return f"{number}（{status(card).label}）"
+
+
+def third_party_id(id_type: str, number: str, today: date, *, whose: str, code: str) -> str:
+    """The normalised 证件号码 of someone other than the holder (代办人, 经办人, 代管人), or
+    `InputInvalid` naming ``whose`` it is (``code`` for a number that fails its checks)."""
+    kind = ID_TYPES.get(id_type)
+    if kind is None:
+        raise InputInvalid("id_type_unknown", f"请选择{whose}的证件类型")
+    checked = check_document(kind, number, today=today)
+    if checked.blocking:
+        reasons = "；".join(f.message for f in checked.failures if f.blocking)
+        raise InputInvalid(code, f"{whose}证件号码有误：{reasons}", "请对照证件逐位核对")
+    return checked.value
 
 
 def normalised_id(id_type: str, number: str, today: date) -> str:

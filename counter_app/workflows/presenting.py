@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from counter_app.domain.identity import check_document
 from counter_app.workflows import people
 from counter_app.workflows.base import (
     Choice,
@@ -155,21 +154,15 @@ def parse_presenter(flow: ServiceFlow, answer: Mapping[str, Any]) -> Presenter:
         relation = "单位经办人"
     if not name or not number or not relation:
         raise InputInvalid("agent_required", "代办须登记代办人的姓名、证件号码和与持卡人的关系")
-    doc_kind = people.ID_TYPES.get(id_type)
-    if doc_kind is None:
-        raise InputInvalid("id_type_unknown", "请选择代办人的证件类型")
-    checked = check_document(doc_kind, number, today=flow.ctx.today())
-    if checked.blocking:
-        reasons = "；".join(f.message for f in checked.failures if f.blocking)
-        raise InputInvalid("agent_id_invalid", f"代办人证件号码有误：{reasons}", "请对照证件逐位核对")
+    number = people.third_party_id(id_type, number, flow.ctx.today(), whose="代办人", code="agent_id_invalid")
     holder = flow.person or {}
-    if (id_type, checked.value) == (text(holder, "id_type") or "resident_id", text(holder, "id_number")):
+    if (id_type, number) == (text(holder, "id_type") or "resident_id", text(holder, "id_number")):
         raise InputInvalid("agent_is_holder", "代办人证件与持卡人相同", "持卡人本人办理请选择“本人办理”")
     try:
         documents = frozenset(Document(str(d)) for d in answer.get("documents") or ())
     except ValueError:
         raise InputInvalid("documents_unknown", "代办材料选项有误") from None
-    agent = Agent(name, id_type, checked.value, relation, str(answer.get("agent_phone") or "").strip())
+    agent = Agent(name, id_type, number, relation, str(answer.get("agent_phone") or "").strip())
     batch = None
     if kind is PresenterKind.UNIT:
         batch = Batch(

@@ -279,13 +279,8 @@ class FlowWizard(QDialog):
             self._build_port(step, layout)
         elif step.kind is StepKind.DONE:
             self._build_done(step, layout)
-        if step.kind is StepKind.REFUSED and step.follow_up is not None and self._start_follow_up is not None:
-            follow = step.follow_up
-            button = QPushButton(f"接着办理：{follow.label}", page)
-            button.setObjectName("followUpButton")
-            button.setAutoDefault(False)
-            button.clicked.connect(lambda: self._follow(follow))
-            layout.addWidget(button)
+        if step.kind is StepKind.REFUSED and step.follow_up is not None:
+            self._add_follow_up(step.follow_up, layout)
         layout.addStretch(1)
         page.show()
         running = step.kind not in (StepKind.DONE, StepKind.REFUSED)
@@ -440,13 +435,8 @@ class FlowWizard(QDialog):
             note = QLabel(f"提示：{notice}", page)
             note.setWordWrap(True)
             layout.addWidget(note)
-        if outcome.follow_up is not None and self._start_follow_up is not None:
-            follow = outcome.follow_up
-            button = QPushButton(f"接着办理：{follow.label}", page)
-            button.setObjectName("followUpButton")
-            button.setAutoDefault(False)
-            button.clicked.connect(lambda: self._follow(follow))
-            layout.addWidget(button)
+        if outcome.follow_up is not None:
+            self._add_follow_up(outcome.follow_up, layout)
         subsidies = self.flow.data.get("subsidies")
         if isinstance(subsidies, list) and outcome.complete:
             from counter_app.ui.wizards.subsidies import SubsidyPanel
@@ -578,6 +568,16 @@ class FlowWizard(QDialog):
     def _follow_fix(self, follow: FollowUp) -> None:
         """A subsidy failure's fix: the query is done; start that item's wizard."""
         self._follow(follow)
+
+    def _add_follow_up(self, follow: FollowUp, layout: QVBoxLayout) -> None:
+        """The “接着办理” button that opens the item this one leads into (when the launcher can)."""
+        if self._start_follow_up is None:
+            return
+        button = QPushButton(f"接着办理：{follow.label}")  # the layout's page becomes its parent
+        button.setObjectName("followUpButton")
+        button.setAutoDefault(False)
+        button.clicked.connect(lambda: self._follow(follow))
+        layout.addWidget(button)
 
     def _follow(self, follow: FollowUp) -> None:
         assert self._start_follow_up is not None

@@ -9,7 +9,7 @@ supervisor in at the counter when a wizard asks; `wait_told` waits for a running
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pytestqt.qtbot import QtBot
@@ -29,6 +29,17 @@ from tests.workflows.faults import Crash, CrashingJournal
 from tests.workflows.helpers import HR, World, card_of, holder_of
 
 
+def knowing(ctx: Context, known: Mapping[str, Any]) -> Context:
+    """``ctx`` whose operator directory also knows ``known`` (the shell's supervisors, by 工号)."""
+    inner = ctx.operators
+
+    class Both:
+        def find(self, number: str) -> Any:
+            return known.get(number) or inner.find(number)
+
+    return dataclasses.replace(ctx, operators=Both())
+
+
 class Counter:
     """The flow-test world at ``outlet`` with the real renderer; the shell's supervisors known."""
 
@@ -43,13 +54,7 @@ class Counter:
 
     def context(self, session: Any) -> Context:
         ctx = self.world.ctx(self.outlet, transport=self.transport, journal=self.journal)
-        known, inner = {n: op for n, (op, _, _) in SHELL_OPERATORS.items()}, ctx.operators
-
-        class Both:
-            def find(self, number: str) -> Any:
-                return known.get(number) or inner.find(number)
-
-        ctx = dataclasses.replace(ctx, operators=Both())
+        ctx = knowing(ctx, {n: op for n, (op, _, _) in SHELL_OPERATORS.items()})
         self.contexts.append(ctx)
         return ctx
 

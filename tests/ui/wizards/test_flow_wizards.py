@@ -7,7 +7,6 @@ and the real ReportLab renderer, so the produced form is a real PDF whose text i
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,6 +23,7 @@ from counter_app.ui.wizards import FlowWizard, WizardLauncher
 from counter_app.workflows.base import Step, StepKind
 from counter_app.workflows.context import Context
 from tests.ui.conftest import Shell, activate, press, signed_in
+from tests.ui.wizards.part2 import knowing
 from tests.workflows.helpers import AGENT_ID, HR, World, by_id, card_of, holder_of
 
 Answers = Mapping[str, Any]
@@ -128,13 +128,7 @@ class Counter:
     def context(self, session: Any) -> Context:
         ctx = self.world.ctx(HR, offline=self.offline)
         if self.extra_operators:
-            known, inner = self.extra_operators, ctx.operators
-
-            class Both:
-                def find(self, number: str) -> Any:
-                    return known.get(number) or inner.find(number)
-
-            ctx = dataclasses.replace(ctx, operators=Both())
+            ctx = knowing(ctx, self.extra_operators)
         self.contexts.append(ctx)
         return ctx
 

@@ -46,7 +46,6 @@ pytestmark = [
     pytest.mark.pcsc,
     pytest.mark.gui,
     pytest.mark.slow,
-    pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL"),
 ]
 
 ROOT = Path(__file__).resolve().parents[3]
