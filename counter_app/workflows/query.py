@@ -10,7 +10,7 @@ every card (DOMAIN §1). A query changes nothing but is recorded (who looked at 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from counter_app.domain.identity import ethnicity_name, region_name
@@ -22,7 +22,48 @@ from counter_app.workflows.ports import CentralUnavailable
 from counter_app.workflows.proxy import ProxyRules
 
 DONE = Choice("done", "查询完毕，记录并打印")
-_SUBSIDY_MONTHS = 12
+#: The 补贴发放 period a query loads first: the last 12 months, this month included.
+SUBSIDY_MONTHS = 12
+#: The earliest period the clerk may ask for (before the city paid subsidies onto these cards).
+EARLIEST_PERIOD = "200001"
+
+
+def months_back(today: date, months: int) -> tuple[str, str]:
+    """The period (YYYYMM, YYYYMM) of the last ``months`` months up to ``today``'s month."""
+    start_year, start_month = divmod(today.year * 12 + today.month - 1 - (months - 1), 12)
+    return f"{start_year:04d}{start_month + 1:02d}", f"{today:%Y%m}"
+
+
+def period_label(period: str) -> str:
+    """``202503`` → ``2025年03月``."""
+    return f"{period[:4]}年{period[4:]}月"
+
+
+def check_period(period_from: str, period_to: str, today: date) -> tuple[str, str]:
+    """The clerk's 发放期间 (YYYYMM each), checked: real months, in order, not after this month."""
+    for value in (period_from, period_to):
+        if len(value) != 6 or not value.isdigit() or not 1 <= int(value[4:]) <= 12:
+            raise InputInvalid(
+                "period_invalid", f"发放期间“{value}”不是有效的年月。", "请按年月（如 202503）填写。"
+            )
+    if period_from > period_to:
+        raise InputInvalid(
+            "period_order",
+            f"起始期间 {period_label(period_from)} 晚于截止期间 {period_label(period_to)}。",
+            "请把较早的月份填在前面。",
+        )
+    this_month = f"{today:%Y%m}"
+    if period_to > this_month:
+        raise InputInvalid(
+            "period_future",
+            f"截止期间 {period_label(period_to)} 尚未到来。",
+            f"截止期间最晚为本月（{period_label(this_month)}）。",
+        )
+    if period_from < EARLIEST_PERIOD:
+        raise InputInvalid(
+            "period_too_early", f"起始期间最早为 {period_label(EARLIEST_PERIOD)}。", "请缩小查询的发放期间。"
+        )
+    return period_from, period_to
 
 
 class QueryFlow(ServiceFlow):
@@ -114,7 +155,8 @@ class QueryFlow(ServiceFlow):
         if not isinstance(payments, list):
             return []
         if not payments:
-            return [("补贴发放", f"近 {_SUBSIDY_MONTHS} 个月无发放记录")]
+            asked = self.data.get("subsidy_period") or months_back(self.ctx.today(), SUBSIDY_MONTHS)
+            return [("补贴发放", f"{period_label(asked[0])}至{period_label(asked[1])}无发放记录")]
         out = []
         for p in payments:
             amount = int(p.get("amount_fen") or 0)
@@ -136,19 +178,34 @@ class QueryFlow(ServiceFlow):
         person = self.person or {}
         if "subsidies" in self.data or person.get("id") is None:
             return
-        today = self.ctx.today()
-        start_year, start_month = divmod(today.year * 12 + today.month - 1 - (_SUBSIDY_MONTHS - 1), 12)
-        period_from, period_to = f"{start_year:04d}{start_month + 1:02d}", f"{today:%Y%m}"
-        try:  # the holder's and their household's (户类补贴 are paid to the head of household)
-            payments = self.ctx.central.subsidy_payments(
-                str(person["id"]), household=True, period_from=period_from, period_to=period_to
-            )
+        try:
+            self._fetch_subsidies(*months_back(self.ctx.today(), SUBSIDY_MONTHS))
         except CentralUnavailable:
             if not self.ctx.offline:
                 raise
             return  # offline, and the local replica does not hold this person's payments
-        self.data["subsidies"] = [jsonable(p) for p in payments]
+
+    def reload_subsidies(self, period_from: str, period_to: str) -> list[dict[str, Any]]:
+        """The payments of another 发放期间 (the clerk's choice after the query), kept in the flow's data.
+
+        Raises ``InputInvalid`` for a period that is not one, and ``CentralUnavailable`` when neither
+        the server nor (offline) the local replica can answer; the payments shown before stay.
+        """
+        person = self.person or {}
+        if person.get("id") is None:
+            raise InputInvalid("no_person", "没有查询对象，不能查询补贴发放记录。")
+        return self._fetch_subsidies(*check_period(period_from, period_to, self.ctx.today()))
+
+    def _fetch_subsidies(self, period_from: str, period_to: str) -> list[dict[str, Any]]:
+        person = self.person or {}
+        # the holder's and their household's (户类补贴 are paid to the head of household)
+        payments = self.ctx.central.subsidy_payments(
+            str(person["id"]), household=True, period_from=period_from, period_to=period_to
+        )
+        rows = [jsonable(p) for p in payments]
+        self.data["subsidies"] = rows
         self.data["subsidy_period"] = [period_from, period_to]
+        return rows
 
     def result_step(self) -> StepDef:
         def page() -> Page:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from counter_app.domain.card_lifecycle import SocialStatus
-from counter_app.workflows.base import StepKind
+from counter_app.workflows.base import InputInvalid, StepKind
+from counter_app.workflows.ports import CentralUnavailable
+from counter_app.workflows.query import QueryFlow
 from tests.workflows.helpers import HOLDER, HR, ICBC, World, begin, by_id, card_of, drive, holder_of, until
 
 
@@ -66,3 +70,86 @@ def test_query_offline_of_someone_the_replica_does_not_know_is_refused() -> None
     )
     assert done.refusal is not None and done.refusal.code == "not_in_replica"
     assert world.written() == (0, 0, 0)
+
+
+# --- 补贴发放: the last 12 months first, another 发放期间 on request -----------------------------------
+
+
+def _with_two_payments(world: World) -> dict[str, object]:
+    person = holder_of("card_a", world.city)
+    card_of("card_a", person, world.city, SocialStatus.ACTIVE)
+    world.city.payments[str(person["id"])] = [
+        {"period": "202610", "item_name": "耕地地力保护补贴", "amount_fen": 12345, "status": "已发"},
+        {"period": "202403", "item_name": "高龄津贴", "amount_fen": 10000, "status": "已发"},
+    ]
+    return person
+
+
+def test_query_loads_the_last_12_months_and_another_period_on_request() -> None:
+    world = World()
+    person = _with_two_payments(world)
+    flow = begin(world, "query", HR)
+    step = until(
+        flow, "result", {"read_card": {"choice": "absent"}, "identify": by_id(person), "presenter": HOLDER}
+    )
+    shown = [label for label, _ in step.display if label.startswith("补贴 ")]
+    assert shown == ["补贴 202610 耕地地力保护补贴"]  # 202403 is older than 12 months
+    assert flow.data["subsidy_period"] == ["202512", "202611"]
+    assert drive(flow).kind is StepKind.DONE
+    written = world.written()
+
+    assert isinstance(flow, QueryFlow)
+    rows = flow.reload_subsidies("202401", "202412")
+    assert [r["period"] for r in rows] == ["202403"]
+    assert flow.data["subsidy_period"] == ["202401", "202412"] and flow.data["subsidies"] == rows
+    assert world.written() == written and world.city.commands == []  # asking again records nothing new
+
+
+@pytest.mark.parametrize(
+    ("period_from", "period_to", "code"),
+    [
+        ("20241", "202412", "period_invalid"),
+        ("202413", "202412", "period_invalid"),
+        ("2024-1", "202412", "period_invalid"),
+        ("202412", "202401", "period_order"),
+        ("202601", "202612", "period_future"),
+        ("199912", "202401", "period_too_early"),
+    ],
+)
+def test_another_period_is_checked_and_the_payments_shown_stay(
+    period_from: str, period_to: str, code: str
+) -> None:
+    world = World()
+    person = _with_two_payments(world)
+    flow = begin(world, "query", HR)
+    until(flow, "result", {"read_card": {"choice": "absent"}, "identify": by_id(person), "presenter": HOLDER})
+    before = (list(flow.data["subsidies"]), list(flow.data["subsidy_period"]))
+    assert isinstance(flow, QueryFlow)
+    with pytest.raises(InputInvalid) as caught:
+        flow.reload_subsidies(period_from, period_to)
+    assert caught.value.code == code and caught.value.message
+    assert (flow.data["subsidies"], flow.data["subsidy_period"]) == before
+
+
+def test_another_period_while_the_server_is_down_says_so_and_keeps_what_was_shown() -> None:
+    world = World()
+    person = _with_two_payments(world)
+    flow = begin(world, "query", HR)
+    until(flow, "result", {"read_card": {"choice": "absent"}, "identify": by_id(person), "presenter": HOLDER})
+    shown = list(flow.data["subsidies"])
+    world.city.down = True
+    assert isinstance(flow, QueryFlow)
+    with pytest.raises(CentralUnavailable):
+        flow.reload_subsidies("202401", "202412")
+    assert flow.data["subsidies"] == shown and flow.data["subsidy_period"] == ["202512", "202611"]
+
+
+def test_no_payments_names_the_period_asked() -> None:
+    world = World()
+    person = holder_of("card_a", world.city)
+    card_of("card_a", person, world.city, SocialStatus.ACTIVE)
+    flow = begin(world, "query", HR)
+    step = until(
+        flow, "result", {"read_card": {"choice": "absent"}, "identify": by_id(person), "presenter": HOLDER}
+    )
+    assert dict(step.display)["补贴发放"] == "2025年12月至2026年11月无发放记录"

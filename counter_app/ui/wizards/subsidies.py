@@ -1,6 +1,7 @@
 """补贴查询 — the subsidy part of the 信息查询 wizard's result: payments by item and period,
 failures with their reason in words and the card-side fix offered (a button starting that item's
-flow), and 打印补贴发放明细 (the statement, numbered with the query's 受理编号).
+flow), another 发放期间 on request (the query loads the last 12 months), and 打印补贴发放明细 (the
+statement of the period shown, numbered with the query's 受理编号).
 
 Built from what the query flow loaded (``flow.data["subsidies"]``, the server's or the replica's
 payment rows); rendering and printing the statement run on the shell's worker.
@@ -13,9 +14,20 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from counter_app.domain.errors import DomainError
 from counter_app.domain.subsidies import FailureReason
 from counter_app.ui.bridge import BackgroundTasks
-from counter_app.ui.qt import QLabel, QPushButton, QVBoxLayout, QWidget, Signal
+from counter_app.ui.qt import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRegularExpression,
+    QRegularExpressionValidator,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
 from counter_app.workflows.base import Flow, FollowUp, Outcome
 from counter_app.workflows.ports import (
     FormPerson,
@@ -24,6 +36,7 @@ from counter_app.workflows.ports import (
     SubsidyPayment,
     SubsidyStatement,
 )
+from counter_app.workflows.query import period_label
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +122,12 @@ def statement_of(flow: Flow, outcome: Outcome, rows: Sequence[Mapping[str, Any]]
 
 
 class SubsidyPanel(QWidget):
-    """Payments by item and period, failures in words with the fix offered, and the statement print."""
+    """Payments by item and period, failures in words with the fix offered, another period, the print."""
 
     printed = Signal(str)  # the print job id
     print_failed = Signal(str)
+    reloaded = Signal(int)  # how many payments the newly asked period has
+    reload_failed = Signal(str)
 
     def __init__(
         self,
@@ -136,10 +151,62 @@ class SubsidyPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("<b>补贴发放记录</b>", self))
+        self.period_from = self._period_edit("periodFrom")
+        self.period_to = self._period_edit("periodTo")
+        self.reload_button = QPushButton("查询此期间", self)
+        self.reload_button.setObjectName("reloadSubsidiesButton")
+        self.reload_button.setAutoDefault(False)
+        self.reload_button.clicked.connect(self.reload)
+        asked = flow.data.get("subsidy_period")
+        if asked:
+            self.period_from.setText(str(asked[0]))
+            self.period_to.setText(str(asked[1]))
+        if hasattr(flow, "reload_subsidies"):  # the query flow can ask for another 发放期间
+            row = QHBoxLayout()
+            row.addWidget(QLabel("发放期间", self))
+            row.addWidget(self.period_from)
+            row.addWidget(QLabel("至", self))
+            row.addWidget(self.period_to)
+            row.addWidget(self.reload_button)
+            row.addStretch(1)
+            layout.addLayout(row)
+        self.list_box = QWidget(self)
+        self.list_layout = QVBoxLayout(self.list_box)
+        self.list_layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.list_box)
+        self._show_rows()
+        self.print_button = QPushButton("打印补贴发放明细（F10）", self)
+        self.print_button.setObjectName("printStatementButton")
+        self.print_button.setAutoDefault(False)
+        self.print_button.clicked.connect(self.print_statement)
+        layout.addWidget(self.print_button)
+        self.message = QLabel("", self)
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+
+    def _period_edit(self, name: str) -> QLineEdit:
+        edit = QLineEdit(self)
+        edit.setObjectName(name)
+        edit.setPlaceholderText("年月，如 202501")
+        edit.setMaxLength(6)
+        edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"^[0-9]{0,6}$"), edit))
+        edit.returnPressed.connect(self.reload)
+        return edit
+
+    def _show_rows(self) -> None:
+        """(Re)build the list of payments and the fix buttons from ``self.rows``."""
+        while self.list_layout.count():
+            item = self.list_layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:  # out of the panel now (a deferred delete would leave it listed)
+                widget.setParent(None)
+                widget.deleteLater()
+        self.fix_buttons = []
+        layout = self.list_layout
         if not self.rows:
-            layout.addWidget(QLabel("查询期间无补贴发放记录。", self))
+            layout.addWidget(QLabel("查询期间无补贴发放记录。", self.list_box))
         offered: set[str] = set()
-        holder = _text(flow.data.get("person") or {}, "name")
+        holder = _text(self.flow.data.get("person") or {}, "name")
         for row in sorted(self.rows, key=lambda r: (_text(r, "item_name"), _text(r, "period"))):
             amount = int(row.get("amount_fen") or 0)
             status = _text(row, "status_label") or _text(row, "status")
@@ -150,23 +217,50 @@ class SubsidyPanel(QWidget):
             reason = failure_reason(row)
             if reason is not None:
                 line += f"\n　失败原因：{reason.label}。处理办法：{reason.hint}"
-            label = QLabel(line, self)
+            label = QLabel(line, self.list_box)
             label.setWordWrap(True)
             layout.addWidget(label)
             if reason is not None:
                 for code in reason.fixes:
-                    if code in offered or code == flow.item_code:
+                    if code in offered or code == self.flow.item_code:
                         continue
                     offered.add(code)
                     self._add_fix(layout, code)
-        self.print_button = QPushButton("打印补贴发放明细（F10）", self)
-        self.print_button.setObjectName("printStatementButton")
-        self.print_button.setAutoDefault(False)
-        self.print_button.clicked.connect(self.print_statement)
-        layout.addWidget(self.print_button)
-        self.message = QLabel("", self)
-        self.message.setWordWrap(True)
-        layout.addWidget(self.message)
+
+    def reload(self) -> None:
+        """Ask for the payments of the 发放期间 typed (on the worker); the list shows them when they come."""
+        reload_subsidies = getattr(self.flow, "reload_subsidies", None)
+        if reload_subsidies is None or not self.reload_button.isEnabled():
+            return
+        period_from, period_to = self.period_from.text().strip(), self.period_to.text().strip()
+        self.reload_button.setEnabled(False)
+        self.print_button.setEnabled(False)
+        self.message.setText("正在查询补贴发放记录…")
+
+        def done(rows: list[dict[str, Any]]) -> None:
+            self.rows = list(rows)
+            self._show_rows()
+            self.reload_button.setEnabled(True)
+            self.print_button.setEnabled(True)
+            asked = self.flow.data.get("subsidy_period") or [period_from, period_to]
+            self.message.setText(
+                f"已查询 {period_label(asked[0])}至{period_label(asked[1])}的补贴发放记录，共 {len(self.rows)} 条。"
+                "打印的补贴发放明细为此期间。"
+            )
+            self.reloaded.emit(len(self.rows))
+
+        def failed(error: BaseException) -> None:
+            self.reload_button.setEnabled(True)
+            self.print_button.setEnabled(True)
+            if isinstance(error, DomainError):
+                text = error.message + (f"{error.hint}" if error.hint else "")
+            else:
+                log.warning("subsidy payments of another period not loaded: %s", error)
+                text = f"未能查询补贴发放记录：{str(error).rstrip('。')}。显示的仍是原查询期间的记录，请稍后重试。"
+            self.message.setText(text)
+            self.reload_failed.emit(text)
+
+        self.tasks.run(lambda: reload_subsidies(period_from, period_to), done, failed)
 
     def _add_fix(self, layout: QVBoxLayout, code: str) -> None:
         try:

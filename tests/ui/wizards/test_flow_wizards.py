@@ -444,6 +444,49 @@ def test_query_wizard_shows_subsidies_with_failure_reasons(
     assert not wizard.isVisible()
 
 
+def test_the_subsidy_panel_asks_for_another_period_and_prints_that_period(
+    open_wizard: OpenWizard, counter: Counter, qtbot: QtBot
+) -> None:
+    person, _ = counter.holder("card_a", SocialStatus.ACTIVE)
+    counter.world.city.payments[str(person["id"])] = [
+        {"period": "202610", "item_name": "耕地地力保护补贴", "amount_fen": 12345, "status": "已发"},
+        {"period": "202403", "item_name": "高龄津贴", "amount_fen": 10000, "status": "已发"},
+    ]
+    counter.world.insert("card_a")
+    wizard = open_wizard("query")
+    run(qtbot, wizard, HOLDER_ANSWER)
+    panel = wizard.subsidies
+    assert panel is not None
+    assert (panel.period_from.text(), panel.period_to.text()) == ("202512", "202611")
+    assert "耕地地力保护补贴　202610" in wizard.page_text() and "高龄津贴" not in wizard.page_text()
+
+    # a month that is not one: said in words, the list stays
+    panel.period_from.clear()
+    qtbot.keyClicks(panel.period_from, "202413")
+    with qtbot.waitSignal(panel.reload_failed, timeout=20_000) as failed:
+        press(qtbot, panel.period_from, Qt.Key.Key_Return)
+    assert "不是有效的年月" in str(failed.args[0]) and "不是有效的年月" in panel.message.text()
+    assert "耕地地力保护补贴　202610" in wizard.page_text()
+
+    panel.period_from.clear()
+    qtbot.keyClicks(panel.period_from, "2024-01")  # the field takes digits only
+    assert panel.period_from.text() == "202401"
+    panel.period_to.clear()
+    qtbot.keyClicks(panel.period_to, "202412")
+    with qtbot.waitSignal(panel.reloaded, timeout=20_000) as reloaded:
+        press(qtbot, panel.reload_button, Qt.Key.Key_Space)
+    assert reloaded.args == [1]
+    text = wizard.page_text()
+    assert "高龄津贴　202403　100.00 元　已发" in text and "耕地地力保护补贴" not in text
+    assert "2024年01月至2024年12月" in panel.message.text()
+
+    with qtbot.waitSignal(panel.printed, timeout=20_000):
+        press(qtbot, wizard, Qt.Key.Key_F10)
+    statement = pdf_text(counter.pdfs[-1])
+    assert "高龄津贴" in statement and "耕地地力保护补贴" not in statement
+    assert "2024" in statement.split("发放期间")[1][:40]
+
+
 def test_query_wizard_offline_refuses_someone_the_replica_does_not_know(
     open_wizard: OpenWizard, counter: Counter, qtbot: QtBot
 ) -> None:

@@ -251,6 +251,7 @@ def test_query_shows_the_households_payments_with_reasons_and_prints_the_stateme
         "SELECT id_number, name FROM persons WHERE household_id = :h ORDER BY id LIMIT 2", h=household
     )
     period = f"{date.today().replace(day=1) - timedelta(days=1):%Y%m}"
+    older = f"{date.today().year - 2}03"  # before the 12 months the query loads first
     real_counter.admin_post(
         "/subsidies/payments/import",
         {
@@ -271,6 +272,14 @@ def test_query_shows_the_households_payments_with_reasons_and_prints_the_stateme
                     "amount_fen": 7000,
                     "status": "failed",
                     "failure_reason": "card_lost",
+                },
+                {
+                    "beneficiary": {"id_type": "resident_id", "id_number": asking["id_number"]},
+                    "item_code": "16.1",
+                    "period": older,
+                    "amount_fen": 6500,
+                    "status": "paid",
+                    "paid_on": f"{older[:4]}-{older[4:]}-20",
                 },
             ],
         },
@@ -295,6 +304,21 @@ def test_query_shows_the_households_payments_with_reasons_and_prints_the_stateme
     assert f"{period}　70.00 元　已发\n" in text or text.endswith(f"{period}　70.00 元　已发")
     assert f"{period}　70.00 元　失败　（家庭成员：{member['name']}）" in text and "失败原因：卡挂失" in text
     assert {b.objectName() for b in panel.fix_buttons} >= {"fix_cancel_loss"}
+    assert f"{older}　65.00 元" not in text
+
+    # another 发放期间, asked of the server: the older payment, and only what that period holds
+    panel.period_from.setText(f"{older[:4]}01")
+    panel.period_to.setText(f"{older[:4]}12")
+    with qtbot.waitSignal(panel.reloaded, timeout=60_000) as reloaded:
+        press(qtbot, panel.reload_button, Qt.Key.Key_Space)
+    assert reloaded.args == [1]
+    text = wizard.page_text()
+    assert f"{older}　65.00 元　已发" in text and f"{period}　70.00 元" not in text
+    panel.period_from.setText(f"{older[:4]}01")
+    panel.period_to.setText(period)
+    with qtbot.waitSignal(panel.reloaded, timeout=60_000) as reloaded:
+        press(qtbot, panel.reload_button, Qt.Key.Key_Space)
+    assert reloaded.args == [3]
 
     before = real_counter.printed_pdfs()
     with qtbot.waitSignal(panel.printed, timeout=60_000):
@@ -302,6 +326,7 @@ def test_query_shows_the_households_payments_with_reasons_and_prints_the_stateme
     assert panel.last_pdf is not None
     statement = pdf_text(panel.last_pdf)
     assert "补贴发放明细" in statement and member["name"] in statement
+    assert "65.00" in statement and f"{older[:4]}年01月" in statement  # the period shown is printed
     assert number[-4:] in statement
     deadline = time.monotonic() + 60
     while not (real_counter.printed_pdfs() - before):
