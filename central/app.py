@@ -44,6 +44,7 @@ from central.services import feed
 from central.services.auth import Authenticator
 from central.services.idempotency import IdempotencyStore
 from central.services.production import expire_temp_losses
+from central.services.receipts import seal_plain_keys
 
 log = logging.getLogger("central")
 
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await to_thread.run_sync(seal_plain_keys, db, app.state.receipt_seal)
         sweeper = ExpirySweeper(db, settings, clock)
         app.state.sweeper = sweeper
         # the async read pool belongs to this worker's event loop: made here, not in create_app
@@ -129,6 +131,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.clock = clock
     app.state.db = db
     app.state.reads = None  # until the lifespan starts (without it, lookups take the synchronous path)
+    app.state.receipt_seal = settings.receipt_seal()
     app.state.auth = Authenticator(db, settings, clock)
     app.state.idempotency = IdempotencyStore(
         db,

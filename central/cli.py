@@ -84,7 +84,8 @@ def _enrol(settings: Settings, args: argparse.Namespace) -> int:
                         file=sys.stderr,
                     )
                     return 1
-                counter = CounterRow(outlet_id=outlet.id, number=args.counter, receipt_key=new_receipt_key())
+                receipt_key = settings.receipt_seal().seal(new_receipt_key(), args.outlet, args.counter)
+                counter = CounterRow(outlet_id=outlet.id, number=args.counter, receipt_key=receipt_key)
                 session.add(counter)
                 session.flush()
             credential = issue_counter_credential(session, counter)

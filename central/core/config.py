@@ -12,6 +12,7 @@
 | ``CENTRAL_AGENT_ALERT_PRINCIPALS`` / ``CENTRAL_AGENT_ALERT_DAYS`` | ``3`` / ``30`` | forced-collection alert (DOMAIN §6) |
 | ``CENTRAL_LOG_LEVEL`` | ``INFO`` | level of the ``central`` logger |
 | ``CENTRAL_TOKEN_MINUTES`` / ``CENTRAL_TOKEN_MAX_HOURS`` | ``30`` / ``12`` | operator token lifetime (renewed while in use) and its hard limit |
+| ``CENTRAL_RECEIPT_SEAL_KEY`` | (none) | Base64 of the 16-byte key that seals counter receipt keys in the database (``central.core.key_seal``); unset: ``receipt-seal.key`` in the data folder, made on first start. Servers sharing one database need the same key |
 | ``CENTRAL_AUTH_CACHE_SECONDS`` | ``2`` | how long a worker may reuse a verified token (a sign-out reaches the other workers within it) |
 | ``CENTRAL_SIGN_IN_LIMIT`` / ``CENTRAL_SIGN_IN_WINDOW_SECONDS`` | ``20`` / ``60`` | sign-in attempts per client address and per counter in one window |
 | ``CENTRAL_LOCKOUT_FAILURES`` / ``CENTRAL_LOCKOUT_MINUTES`` | ``5`` / ``15`` | failed sign-ins in a row that lock an account, and for how long |
@@ -42,6 +43,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from central.core.key_seal import KeySeal
 from counter_app.domain.card_lifecycle import LifecyclePolicy
 
 APP_DIR_NAME = "leshan-sscard-central"
@@ -89,6 +91,7 @@ class Settings(BaseSettings):
     read_pool_size: int = Field(default=5, ge=0)
     db_pool_timeout: float = Field(default=10.0, gt=0)
     threads: int = Field(default=8, ge=1)
+    receipt_seal_key: str | None = Field(default=None, repr=False)
     fast_routes: bool = True
     bench_endpoints: bool = False
 
@@ -112,6 +115,10 @@ class Settings(BaseSettings):
             "max_overflow": self.db_max_overflow,
             "pool_timeout": self.db_pool_timeout,
         }
+
+    def receipt_seal(self) -> KeySeal:
+        """The seal of the counters' receipt keys (``central.core.key_seal``)."""
+        return KeySeal.load(self.receipt_seal_key, self.data_dir)
 
     def lifecycle_policy(self) -> LifecyclePolicy:
         return LifecyclePolicy(

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from central.core.db import Database
 from central.migrations import upgrade
 from central.seed.training import create_training_data, issue_training_credentials
 from central.services.reference_data import sync_subsidy_catalog
-from tests.central.helpers import Api, FakeClock, counter_secret
+from tests.central.helpers import TEST_SEAL_KEY, Api, FakeClock, counter_secret
 from tests.harness.fixtures import ServiceBroker
 
 #: Population tables, emptied between PostgreSQL tests (outlets, operators and the catalog stay).
@@ -86,6 +87,10 @@ def server_errors(request: pytest.FixtureRequest) -> Iterator[list[logging.LogRe
 # --------------------------------------------------------------------------------------------
 # Databases
 # --------------------------------------------------------------------------------------------
+
+#: Every central server these tests start — in process or as ``counter-central serve`` — seals the
+#: counters' receipt keys with one key: the PostgreSQL test database outlives a test.
+os.environ["CENTRAL_RECEIPT_SEAL_KEY"] = TEST_SEAL_KEY
 
 TEST_KDF_N = 2**10  # fast password hashes for the many test sign-ins (the server default is 2**15)
 

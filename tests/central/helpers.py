@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import uuid
 from datetime import date, datetime, timedelta
@@ -48,6 +49,11 @@ Desk = tuple[str, str | None, str | None]
 
 #: Training passwords by 工号 (central.seed.training).
 PASSWORDS = {op.number: op.password for op in OPERATORS}
+
+
+#: The tests' receipt-key seal: one for every server a test starts (the PostgreSQL test database
+#: outlives a test, and its counters' keys stay sealed with it).
+TEST_SEAL_KEY = base64.b64encode(b"central-tests-16").decode()
 
 
 def counter_secret(outlet: str, counter: str) -> str:
@@ -310,7 +316,8 @@ class Api:
         return self.card_row(card_id).status
 
 
-def counter_key(db: Database, outlet_code: str, counter_number: str) -> bytes:
+def stored_receipt_key(db: Database, outlet_code: str, counter_number: str) -> bytes:
+    """The counter's 回执密钥 as the database holds it (sealed once a server has started)."""
     with db.read() as session:
         key = session.scalar(
             select(CounterRow.receipt_key)
@@ -319,6 +326,14 @@ def counter_key(db: Database, outlet_code: str, counter_number: str) -> bytes:
         )
         assert key is not None
         return key
+
+
+def counter_key(api: Api, outlet_code: str, counter_number: str) -> bytes:
+    """The counter's 回执密钥, opened with the test server's seal."""
+    stored = stored_receipt_key(api.db, outlet_code, counter_number)
+    seal = api.raw.app.state.receipt_seal  # type: ignore[attr-defined]
+    key: bytes = seal.open(stored, outlet_code, counter_number)
+    return key
 
 
 def snapshot(db: Database) -> tuple[Any, ...]:

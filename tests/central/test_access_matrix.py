@@ -186,7 +186,7 @@ def _notice(call: Call) -> int:
 
 def _receipt_code(call: Call) -> str:
     number = format_acceptance_number("511102001", "01", date(2026, 11, 27), 1)
-    return qr_text(counter_key(call.api.db, "511102001", "01"), number)
+    return qr_text(counter_key(call.api, "511102001", "01"), number)
 
 
 def _import(call: Call) -> dict[str, Any]:

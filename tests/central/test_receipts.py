@@ -18,7 +18,7 @@ def test_a_receipt_of_a_recorded_transaction(api: Api) -> None:
     person = api.person()
     card_id = api.card(person["id"], SocialStatus.ACTIVE)
     number = api.ok("pin_change", {"card": {"card_id": card_id}})["acceptance_number"]
-    key = counter_key(api.db, HR[1], HR[2])
+    key = counter_key(api, HR[1], HR[2])
     result = verify(api, qr_text(key, number))
     assert result["valid"] is True and result["recorded"] is True
     assert result["item_label"] == "密码修改" and result["outlet_code"] == HR[1]
@@ -27,13 +27,13 @@ def test_a_receipt_of_a_recorded_transaction(api: Api) -> None:
 
 def test_a_genuine_receipt_not_yet_uploaded(api: Api) -> None:
     number = api.acceptance_number(HR)
-    result = verify(api, qr_text(counter_key(api.db, HR[1], HR[2]), number))
+    result = verify(api, qr_text(counter_key(api, HR[1], HR[2]), number))
     assert result["valid"] is True and result["recorded"] is False and "待上传" in str(result["reason"])
 
 
 def test_forged_or_foreign_receipts_are_not_valid(api: Api) -> None:
     number = api.acceptance_number(HR)
-    other_key = counter_key(api.db, HR[1], "02")
+    other_key = counter_key(api, HR[1], "02")
     forged = verify(api, f"{number}.{verification_code(other_key, number)}")
     assert forged["valid"] is False and "校验码不符" in str(forged["reason"])
     unknown = verify(api, qr_text(bytes(32), "999999999-01-20261127-0001"))

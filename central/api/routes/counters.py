@@ -10,27 +10,29 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from central.api.deps import CounterKeyDep, DbDep
 from central.api.problem_docs import COUNTER_ERRORS
 from central.models import CounterRow
 from central.schemas import AuditHeadOut, ReceiptKeyOut
 from central.services.auth import verify_counter
+from central.services.receipts import counter_receipt_key
 
 router = APIRouter(prefix="/counters/me", tags=["柜台登记"], responses=COUNTER_ERRORS)
 
 
 @router.get("/receipt-key", response_model=ReceiptKeyOut, summary="本柜台回执密钥")
-def receipt_key(counter_key: CounterKeyDep, db: DbDep) -> dict[str, Any]:
+def receipt_key(counter_key: CounterKeyDep, db: DbDep, request: Request) -> dict[str, Any]:
     with db.read() as session:
         counter = verify_counter(session, counter_key)
         row = session.get(CounterRow, counter.counter_id)
         assert row is not None
+        key = counter_receipt_key(request.app.state.receipt_seal, counter.outlet_code, row)
         return {
             "outlet_code": counter.outlet_code,
             "counter_number": counter.counter_number,
-            "receipt_key": base64.b64encode(row.receipt_key).decode("ascii"),
+            "receipt_key": base64.b64encode(key).decode("ascii"),
         }
 
 

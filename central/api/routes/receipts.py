@@ -22,4 +22,4 @@ def verify(
 ) -> dict[str, Any]:
     access.require(COUNTER_ROLES)
     with db.read() as session:
-        return verify_receipt(session, code)
+        return verify_receipt(session, code, access.request.app.state.receipt_seal)
