@@ -5,8 +5,10 @@ a named point in the middle of the card write so the parent can kill it with SIG
 
 ``SPEC_JSON`` holds the counter's settings (``settings``: the store folder, server URL, outlet and
 counter, reader patterns, PIN pad port), the store file (``store``), who signs in (``clerk``,
-``password``), the applicant (``id_number``, ``bank``) and ``updates``: after that many UPDATE
-RECORD commands were answered by the card, the process prints ``at update <n>`` and blocks. The
+``password``), the applicant (``id_number``, ``bank``; ``new_person`` — name and ethnicity — for
+someone the city does not know yet) and ``updates``: after that many UPDATE
+RECORD commands were answered by the card (``"hold": "before"``: just before that one is sent), the
+process prints ``at update <n>`` and blocks. The
 keyring items (store key, counter credential, receipt key) come from ``KILL_DRIVER_KEYRING`` (JSON
 ``[[service, user, password], …]``) into an in-memory backend.
 
@@ -46,13 +48,15 @@ SERVICE = "counter-app-real-stack-tests"
 FAST_SYNC = {"poll_seconds": 0.5, "probe_seconds": 0.5, "verifier_scrypt_n": 2**10, "retries": 0}
 
 
-class HeldAfterUpdate:
-    """The card transport; once the ``n``-th UPDATE RECORD has been answered, it says so and blocks
-    (the card has the record; the flow's checkpoint still shows it UNCERTAIN)."""
+class HeldAtUpdate:
+    """The card transport; once the ``n``-th UPDATE RECORD has been answered (or, ``before``, just
+    before it is sent), it says so and blocks. After: the card has the record and the flow's
+    checkpoint still shows it UNCERTAIN; before: the card never got it."""
 
-    def __init__(self, inner: CardTransport, n: int) -> None:
+    def __init__(self, inner: CardTransport, n: int, *, before: bool = False) -> None:
         self.inner = inner
         self.n = n
+        self.before = before
         self.updates = 0
 
     @property
@@ -63,13 +67,19 @@ class HeldAfterUpdate:
         return self.inner.atr()
 
     def transmit(self, command: bytes | bytearray) -> bytes:
+        update = len(command) > 1 and command[1] == 0xDC
+        if update and self.before and self.updates + 1 == self.n:
+            self._hold()
         response = self.inner.transmit(command)
-        if len(command) > 1 and command[1] == 0xDC:
+        if update:
             self.updates += 1
-            if self.updates == self.n:
-                print(f"at update {self.n}", flush=True)
-                threading.Event().wait()  # until killed
+            if self.updates == self.n and not self.before:
+                self._hold()
         return response
+
+    def _hold(self) -> None:
+        print(f"at update {self.n}", flush=True)
+        threading.Event().wait()  # until killed
 
 
 def settings_of(spec: dict[str, Any]) -> Settings:
@@ -102,7 +112,7 @@ def main(spec: dict[str, Any]) -> None:
     devices.start(lambda event: None)
     ctx = production_context(settings, lambda wait: sync, devices, None)(signed)
     assert ctx is not None
-    held = HeldAfterUpdate(ctx.card_transport, int(spec["updates"]))
+    held = HeldAtUpdate(ctx.card_transport, int(spec["updates"]), before=spec.get("hold") == "before")
     ctx = dataclasses.replace(ctx, card_transport=held, card_wait=ReaderWatch(ctx.card_transport))
     flow = registry.start("apply", ctx)
     OpenFlows(ctx.journal, ctx.outlet.code, ctx.counter_number).add(flow.flow_id, flow.item_code)
@@ -112,6 +122,7 @@ def main(spec: dict[str, Any]) -> None:
         {
             "variant": {"variant": "instant"},
             "identify": {"id_type": "resident_id", "id_number": spec["id_number"]},
+            **({"new_person": spec["new_person"]} if spec.get("new_person") else {}),
             "application": {"bank": spec["bank"], "pickup_outlet": ""},
             "presenter": {"requester": "holder"},
         },

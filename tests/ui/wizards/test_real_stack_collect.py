@@ -28,6 +28,9 @@ from pytestqt.qtbot import QtBot
 
 from counter_app.emulator import TEST_CARDS, encoding
 from counter_app.emulator.card import EmulatedCard
+from counter_app.emulator.issuance import card_image
+from counter_app.emulator.keys import TEST_MASTER_KEYS
+from counter_app.emulator.testcards import TEST_PAN
 from counter_app.ui.main_window import MainWindow
 from counter_app.ui.wizards import WizardLauncher
 from counter_app.workflows.apply import INSERT_MADE_CARD
@@ -412,18 +415,46 @@ class Child:
         return self.process.wait(timeout=60)
 
 
+#: Where the program dies: (before / after, UPDATE RECORD number, the 预制卡's serial, the applicant
+#: — someone the city does not know yet, registered by the 申领 itself). The write has 10 records.
+KILL_POINTS = [
+    pytest.param("before", 1, 0x41, ("周晓燕", "2"), id="before-the-first-record"),
+    pytest.param("after", 3, 0x42, ("吴建国", "1"), id="after-the-third-record"),
+    pytest.param("after", 10, 0x43, ("郑丽华", "2"), id="after-the-last-record"),
+]
+RECORDS = 10
+
+
+def blank_prefab(serial: int) -> tuple[EmulatedCard, str]:
+    """A blank 预制卡 of 井研县 with its own 卡识别码 (each kill point issues a card of its own)."""
+    card_id = TEST_CARDS["prefab_jingyan"].card_id[:-8] + f"{serial:08X}"
+    image = card_image(profile="prefab", card_id=card_id, master_keys=TEST_MASTER_KEYS, pan=TEST_PAN)
+    return EmulatedCard(image), card_id
+
+
+@pytest.mark.parametrize(("hold", "at", "serial", "applicant"), KILL_POINTS)
 def test_instant_issuance_in_a_program_killed_with_sigkill_is_finished_at_the_next_sign_in(
-    real_counter: RealCounter, keyring_in_memory: MemoryKeyring, qtbot: QtBot, tmp_path: Path
+    real_counter: RealCounter,
+    keyring_in_memory: MemoryKeyring,
+    qtbot: QtBot,
+    tmp_path: Path,
+    hold: str,
+    at: int,
+    serial: int,
+    applicant: tuple[str, str],
 ) -> None:
     """The counter program (another OS process on the same store, server and readers) personalises
-    the 预制卡 and is killed with SIGKILL after the card carried out its third UPDATE RECORD. The next
-    sign-in at this counter resumes the flow: the card is checked record by record and finished, one
-    card is issued on the server and every record was written to the card once."""
-    label = "prefab_jingyan"
-    holder = TEST_CARDS[label].intended_holder
-    assert holder is not None
-    ssn = holder.social_security_number
-    card = CountingCard(real_counter.card(label))
+    the 预制卡 and is killed with SIGKILL in the card write: before its first UPDATE RECORD (the card
+    untouched, the server already issued it), after the third, or after the last (the card complete,
+    the flow not knowing it). The next sign-in at this counter resumes the flow: the card is checked
+    record by record and finished, one card is issued on the server and every record was written to
+    the card once."""
+    name, sex = applicant  # 性别 as the 证件号码's 17th digit says (odd: 男)
+    born = date(1988, 3, serial - 0x40)
+    ssn = resident_id("511124", born, f"0{serial - 0x40}{sex}")
+    assert real_counter.server_rows("SELECT id FROM persons WHERE id_number = :n", n=ssn) == []
+    prefab, card_id = blank_prefab(serial)
+    card = CountingCard(prefab)
     settings = real_counter.settings
     spec = {
         "settings": {
@@ -439,8 +470,17 @@ def test_instant_issuance_in_a_program_killed_with_sigkill_is_finished_at_the_ne
         "clerk": real_counter.place.clerk,
         "password": PASSWORDS[real_counter.place.clerk],
         "id_number": ssn,
+        # as the wizard's page comes prefilled from the 证件号码
+        "new_person": {
+            "name": name,
+            "sex": sex,
+            "ethnicity": "01",
+            "birth_date": born.isoformat(),
+            "birthplace": "511124",
+        },
         "bank": "农业银行",
-        "updates": 3,
+        "updates": at,
+        "hold": hold,
     }
     env = {
         **os.environ,
@@ -452,16 +492,21 @@ def test_instant_issuance_in_a_program_killed_with_sigkill_is_finished_at_the_ne
         real_counter.card_slot.insert(card)  # the blank 预制卡 ready in the reader
         child = Child(spec, env, tmp_path / "child.err")
         flow_id = child.wait_for("flow ").split()[1]
-        child.wait_for("at update 3")
+        child.wait_for(f"at update {at}")
         assert child.kill() == -signal.SIGKILL
-    assert sum(card.updates.values()) == 3
+    carried_out = at if hold == "after" else at - 1
+    assert sum(card.updates.values()) == carried_out
 
-    # what the dead program left: a write begun (two records confirmed, the third uncertain), the
-    # card issued on the server, nothing recorded as done
+    # what the dead program left: a write begun (the records before the one it died at confirmed,
+    # that one uncertain — marked so before it is sent), the card issued on the server, nothing
+    # recorded as done
     checkpoint = real_counter.store.load_checkpoint(flow_id)
     assert checkpoint is not None
     pending = checkpoint["data"]["pending_write"]
-    assert [r["state"] for r in pending["records"]][:3] == ["confirmed", "confirmed", "uncertain"]
+    states = [r["state"] for r in pending["records"]]
+    assert len(states) == RECORDS
+    assert states[: at - 1] == ["confirmed"] * (at - 1) and states[at - 1] == "uncertain"
+    assert "confirmed" not in states[at:]
     assert commands_of(real_counter, ssn) == ["apply", "instant_issue"]
     assert real_counter.journal_counts()[:2] == journal[:2]
 
@@ -478,10 +523,17 @@ def test_instant_issuance_in_a_program_killed_with_sigkill_is_finished_at_the_ne
         number = done.outcome.acceptance_number
         form = real_counter.printed_form(printed, resumed)
 
-    # the card: every record of the write carried out once, the holder's data and PIN on it
-    assert set(card.updates.values()) == {1} and len(card.updates) == len(pending["records"])
+    # the card: no record written twice, every record of the write on it (one the blank card already
+    # held — the short name's FF extension — is not written again on resuming), the PIN set
+    assert set(card.updates.values()) == {1}
+    for record in pending["records"]:
+        value = bytes.fromhex(record["data"])[2:]
+        blank = set(value) == {0xFF}  # the emulator reads an all-FF record as blank (None)
+        assert card.card.record(record["sfi"], record["tag"]) == (None if blank else value)
+    if hold == "after":
+        assert len(card.updates) == RECORDS
     (row,) = cards_of(real_counter, ssn)
-    assert row["status"] == "active" and row["card_identifier"] == TEST_CARDS[label].card_id
+    assert row["status"] == "active" and row["card_identifier"] == card_id
     assert card.card.record(0x05, 0x07) == encoding.an(row["card_number"], 9)
     assert card.card.pin_matches("246810")
     # the server: one application, one card issued, one activation
@@ -491,7 +543,7 @@ def test_instant_issuance_in_a_program_killed_with_sigkill_is_finished_at_the_ne
     real_counter.assert_journal(number, "apply")
     assert real_counter.journal_counts()[:2] == (journal[0] + 1, journal[1] + 1)
     assert real_counter.store.load_checkpoint(flow_id) is None
-    assert number in form and "赵雨涵" in form and row["card_number"] in form
+    assert number in form and name in form and row["card_number"] in form
 
 
 @pytest.fixture(autouse=True)
