@@ -65,8 +65,7 @@ def _seal_plain_keys(db: Database, seal: KeySeal) -> int:
             .with_for_update(of=CounterRow)
         ).all()
         for counter, outlet_code in rows:
-            if not seal.is_sealed(counter.receipt_key):
-                counter.receipt_key = seal.seal(counter.receipt_key, outlet_code, counter.number)
+            counter.receipt_key = seal.seal(counter.receipt_key, outlet_code, counter.number)
     if rows:
         log.info("sealed the receipt keys of %d counters", len(rows))
     return len(rows)

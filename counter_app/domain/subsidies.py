@@ -425,3 +425,8 @@ _FAILURES: Final[Mapping[FailureReason, _FailureSpec]] = {
         "查询卡片和账户状态，按银行退回说明处理；无法在柜面处理的请联系主管部门。",
     ),
 }
+
+
+def period_label(period: str) -> str:
+    """A payment's 发放期间 ``202503`` as ``2025年03月`` (anything not YYYYMM as it is)."""
+    return f"{period[:4]}年{period[4:]}月" if len(period) == 6 and period.isdigit() else period

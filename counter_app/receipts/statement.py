@@ -22,6 +22,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from counter_app.domain.subsidies import period_label
 from counter_app.receipts import codes
 from counter_app.receipts.acceptance import TRAINING_MARK, format_time, reprint_mark, watermark
 from counter_app.receipts.fonts import FontChain
@@ -77,10 +78,6 @@ def yuan(fen: int) -> str:
     return f"{sign}{fen // 100:,}.{fen % 100:02d}"
 
 
-def period(yyyymm: str) -> str:
-    return f"{yyyymm[:4]}年{yyyymm[4:]}月" if len(yyyymm) == 6 and yyyymm.isdigit() else yyyymm
-
-
 @dataclass(frozen=True)
 class ItemTotal:
     """合计 of one subsidy item: count and amounts per status bucket, in 分."""
@@ -130,7 +127,7 @@ def _payment_row(number: int, p: SubsidyPayment) -> list[Cell]:
         Cell(str(number), align="center"),
         Cell(p.item_name),
         Cell(p.department),
-        Cell(period(p.period), align="center"),
+        Cell(period_label(p.period), align="center"),
         Cell(yuan(p.amount_fen), align="right"),
         Cell(p.paid_on.isoformat() if p.paid_on else "", align="center"),
         Cell(bank),
@@ -219,7 +216,7 @@ def render(
         rows = [
             [
                 Cell(str(i), align="center"),
-                Cell(f"{p.item_name}（{period(p.period)}）"),
+                Cell(f"{p.item_name}（{period_label(p.period)}）"),
                 Cell(yuan(p.amount_fen), align="right"),
                 Cell(f"{p.failure_reason or '原因未注明'}：{REMEDIES.get(p.failure_reason, DEFAULT_REMEDY)}"),
                 Cell(p.status, align="center"),
@@ -308,7 +305,7 @@ def _page_header(ink: Ink, s: SubsidyStatement, reprint: int, barcode_width: flo
     scope = "家庭（含按户发放至户主的补贴）" if s.household else "本人"
     lines = [
         f"持卡人：{h.name}　　证件号码：{mask_id_number(h.id_number)}　　社会保障卡号：{h.card_number}",
-        f"查询范围：{scope}　　发放期间：{period(s.period_from)}至{period(s.period_to)}",
+        f"查询范围：{scope}　　发放期间：{period_label(s.period_from)}至{period_label(s.period_to)}",
         f"打印编号：{s.statement_number}",
         f"打印网点：{s.outlet_name}（{s.outlet_code}）　柜台：{s.counter_number}　经办人：{s.operator_number}",
     ]

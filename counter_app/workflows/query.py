@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from counter_app.domain.identity import ethnicity_name, region_name
+from counter_app.domain.subsidies import period_label
 from counter_app.workflows import forms, people
 from counter_app.workflows.base import Choice, InputInvalid, Page, StepDef, StepKind, jsonable, refusal
 from counter_app.workflows.common import ServiceFlow
@@ -32,11 +33,6 @@ def months_back(today: date, months: int) -> tuple[str, str]:
     """The period (YYYYMM, YYYYMM) of the last ``months`` months up to ``today``'s month."""
     start_year, start_month = divmod(today.year * 12 + today.month - 1 - (months - 1), 12)
     return f"{start_year:04d}{start_month + 1:02d}", f"{today:%Y%m}"
-
-
-def period_label(period: str) -> str:
-    """``202503`` → ``2025年03月``."""
-    return f"{period[:4]}年{period[4:]}月"
 
 
 def check_period(period_from: str, period_to: str, today: date) -> tuple[str, str]:

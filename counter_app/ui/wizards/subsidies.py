@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from counter_app.domain.errors import DomainError
-from counter_app.domain.subsidies import FailureReason
+from counter_app.domain.subsidies import FailureReason, period_label
 from counter_app.ui.bridge import BackgroundTasks
 from counter_app.ui.qt import (
     QHBoxLayout,
@@ -36,7 +36,7 @@ from counter_app.workflows.ports import (
     SubsidyPayment,
     SubsidyStatement,
 )
-from counter_app.workflows.query import period_label
+from counter_app.workflows.query import QueryFlow
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class SubsidyPanel(QWidget):
         if asked:
             self.period_from.setText(str(asked[0]))
             self.period_to.setText(str(asked[1]))
-        if hasattr(flow, "reload_subsidies"):  # the query flow can ask for another 发放期间
+        if isinstance(flow, QueryFlow):  # the query flow can ask for another 发放期间
             row = QHBoxLayout()
             row.addWidget(QLabel("发放期间", self))
             row.addWidget(self.period_from)
@@ -229,29 +229,25 @@ class SubsidyPanel(QWidget):
 
     def reload(self) -> None:
         """Ask for the payments of the 发放期间 typed (on the worker); the list shows them when they come."""
-        reload_subsidies = getattr(self.flow, "reload_subsidies", None)
-        if reload_subsidies is None or not self.reload_button.isEnabled():
+        flow = self.flow
+        if not isinstance(flow, QueryFlow) or not self.reload_button.isEnabled():
             return
         period_from, period_to = self.period_from.text().strip(), self.period_to.text().strip()
-        self.reload_button.setEnabled(False)
-        self.print_button.setEnabled(False)
+        self._set_idle(False)
         self.message.setText("正在查询补贴发放记录…")
 
         def done(rows: list[dict[str, Any]]) -> None:
             self.rows = list(rows)
             self._show_rows()
-            self.reload_button.setEnabled(True)
-            self.print_button.setEnabled(True)
-            asked = self.flow.data.get("subsidy_period") or [period_from, period_to]
+            self._set_idle(True)
             self.message.setText(
-                f"已查询 {period_label(asked[0])}至{period_label(asked[1])}的补贴发放记录，共 {len(self.rows)} 条。"
-                "打印的补贴发放明细为此期间。"
+                f"已查询 {period_label(period_from)}至{period_label(period_to)}的补贴发放记录，"
+                f"共 {len(self.rows)} 条。打印的补贴发放明细为此期间。"
             )
             self.reloaded.emit(len(self.rows))
 
         def failed(error: BaseException) -> None:
-            self.reload_button.setEnabled(True)
-            self.print_button.setEnabled(True)
+            self._set_idle(True)
             if isinstance(error, DomainError):
                 text = error.message + (f"{error.hint}" if error.hint else "")
             else:
@@ -260,7 +256,11 @@ class SubsidyPanel(QWidget):
             self.message.setText(text)
             self.reload_failed.emit(text)
 
-        self.tasks.run(lambda: reload_subsidies(period_from, period_to), done, failed)
+        self.tasks.run(lambda: flow.reload_subsidies(period_from, period_to), done, failed)
+
+    def _set_idle(self, idle: bool) -> None:
+        self.reload_button.setEnabled(idle)
+        self.print_button.setEnabled(idle)
 
     def _add_fix(self, layout: QVBoxLayout, code: str) -> None:
         try:
