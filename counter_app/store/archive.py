@@ -84,8 +84,7 @@ class FormArchive:
         """Count one more 补打 and audit it; returns the original PDF and the new count."""
         with self._engine.begin() as connection:
             form = self._form(connection, acceptance_number)
-            original = self._transaction(connection, acceptance_number)
-            if form is None or original is None:
+            if form is None:
                 raise UnknownAcceptanceNumber(acceptance_number)
             now = audit.iso(self._now())
             count = form.reprint_count + 1
@@ -94,19 +93,13 @@ class FormArchive:
                 .where(printed_forms.c.acceptance_number == acceptance_number)
                 .values(reprint_count=count, last_reprinted_at=now)
             )
-            audit.append(
+            audit.append_about(
                 connection,
-                audit.AuditEntry(
-                    event=REPRINT_EVENT,
-                    item_code=original.item_code,
-                    operator_number=operator_number,
-                    outlet_code=original.outlet_code,
-                    counter_number=original.counter_number,
-                    occurred_at=now,
-                    holder_ref=original.holder_ref,
-                    result=f"补打{count}",
-                    acceptance_number=acceptance_number,
-                ),
+                acceptance_number,
+                event=REPRINT_EVENT,
+                result=f"补打{count}",
+                operator_number=operator_number,
+                occurred_at=now,
             )
         return ArchivedForm(acceptance_number, form.pdf, form.archived_at, count)
 

@@ -20,7 +20,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 
-from counter_app.store.models import audit_anchors, audit_entries
+from counter_app.store.errors import UnknownAcceptanceNumber
+from counter_app.store.models import audit_anchors, audit_entries, transactions
 
 GENESIS_HASH = "0" * 64
 
@@ -111,6 +112,43 @@ def append(connection: sa.Connection, entry: AuditEntry) -> AuditHead:
     seq = result.inserted_primary_key[0] if result.inserted_primary_key else None
     assert isinstance(seq, int)
     return AuditHead(seq, digest)
+
+
+def append_about(
+    connection: sa.Connection,
+    acceptance_number: str,
+    *,
+    event: str,
+    result: str,
+    operator_number: str,
+    occurred_at: str,
+) -> AuditHead:
+    """Chain an entry about a recorded transaction (补打, 再查询, 打印明细 …): its item, counter and
+    holder reference, this ``event`` by ``operator_number``. Raises `UnknownAcceptanceNumber`."""
+    original = connection.execute(
+        sa.select(
+            transactions.c.item_code,
+            transactions.c.outlet_code,
+            transactions.c.counter_number,
+            transactions.c.holder_ref,
+        ).where(transactions.c.acceptance_number == acceptance_number)
+    ).first()
+    if original is None:
+        raise UnknownAcceptanceNumber(acceptance_number)
+    return append(
+        connection,
+        AuditEntry(
+            event=event,
+            item_code=original.item_code,
+            operator_number=operator_number,
+            outlet_code=original.outlet_code,
+            counter_number=original.counter_number,
+            occurred_at=occurred_at,
+            holder_ref=original.holder_ref,
+            result=result,
+            acceptance_number=acceptance_number,
+        ),
+    )
 
 
 class BreakKind(enum.Enum):

@@ -225,6 +225,18 @@ class Store:
         """A holder reference for audit and transactions: the keyed hash of the ID (证件号码), never it."""
         return "h:" + self._cipher.id_lookup_hash(id_type, id_number)
 
+    def audit_event(self, acceptance_number: str, event: str, result: str, operator_number: str) -> None:
+        """Chain an audit entry about a recorded transaction (再查询, 打印明细 …) — nothing else changes."""
+        with self._engine.begin() as connection:
+            audit.append_about(
+                connection,
+                acceptance_number,
+                event=event,
+                result=result,
+                operator_number=operator_number,
+                occurred_at=audit.iso(self._clock.now()),
+            )
+
     def audit_head(self) -> audit.AuditHead | None:
         with self._reader.connect() as connection:
             return audit.head(connection)

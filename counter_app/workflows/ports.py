@@ -415,6 +415,11 @@ class Journal(Protocol):
         """The holder reference (持卡人标识) for transactions and audit: a keyed hash, never the ID itself."""
         ...
 
+    def audit_event(self, acceptance_number: str, event: str, result: str, operator_number: str) -> None:
+        """Chain an audit entry about a recorded transaction: what ``operator_number`` did with its data
+        afterwards (再查询补贴发放, 打印补贴发放明细). Raises when the 受理编号 is not recorded."""
+        ...
+
 
 # --------------------------------------------------------------------------------------------
 # Receipts and printing

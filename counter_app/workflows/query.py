@@ -4,7 +4,8 @@ The card is read if present (EF05/EF06; a 3.0 card's EF06 needs the PSAM), else 
 by 证件. Online the record is the server's; offline it is the local replica's, marked with its
 age (数据截至), with the subsidy payments where the replica holds them. Every bank outlet may query
 every card (DOMAIN §1). A query changes nothing but is recorded (who looked at whose data) and its
-业务受理表 printed.
+业务受理表 printed; what the clerk looks at or prints of it afterwards (another 发放期间, the 补贴发放明细)
+is chained in the audit under the query's 受理编号.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from counter_app.workflows.ports import CentralUnavailable
 from counter_app.workflows.proxy import ProxyRules
 
 DONE = Choice("done", "查询完毕，记录并打印")
+#: Audit events about a recorded query (审计): the payments of another 发放期间 looked at, the
+#: 补贴发放明细 printed — who saw or printed whose payments stays on the chain like the query itself.
+SUBSIDY_QUERY_EVENT = "subsidy_query"
+SUBSIDY_STATEMENT_EVENT = "subsidy_statement"
 #: The 补贴发放 period a query loads first: the last 12 months, this month included.
 SUBSIDY_MONTHS = 12
 #: The earliest period the clerk may ask for (before the city paid subsidies onto these cards).
@@ -60,6 +65,11 @@ def check_period(period_from: str, period_to: str, today: date) -> tuple[str, st
             "period_too_early", f"起始期间最早为 {period_label(EARLIEST_PERIOD)}。", "请缩小查询的发放期间。"
         )
     return period_from, period_to
+
+
+def _range_label(period: Sequence[str]) -> str:
+    """``("202401", "202412")`` as ``2024年01月至2024年12月``."""
+    return f"{period_label(period[0])}至{period_label(period[1])}"
 
 
 class QueryFlow(ServiceFlow):
@@ -152,7 +162,7 @@ class QueryFlow(ServiceFlow):
             return []
         if not payments:
             asked = self.data.get("subsidy_period") or months_back(self.ctx.today(), SUBSIDY_MONTHS)
-            return [("补贴发放", f"{period_label(asked[0])}至{period_label(asked[1])}无发放记录")]
+            return [("补贴发放", f"{_range_label(asked)}无发放记录")]
         out = []
         for p in payments:
             amount = int(p.get("amount_fen") or 0)
@@ -184,24 +194,50 @@ class QueryFlow(ServiceFlow):
     def reload_subsidies(self, period_from: str, period_to: str) -> list[dict[str, Any]]:
         """The payments of another 发放期间 (the clerk's choice after the query), kept in the flow's data.
 
-        Raises ``InputInvalid`` for a period that is not one, and ``CentralUnavailable`` when neither
-        the server nor (offline) the local replica can answer; the payments shown before stay.
+        Once the query is recorded, each such look is chained in the audit (``subsidy_query``) before
+        the payments are kept to be shown; before, the period joins the query's own 查询内容. Raises
+        ``InputInvalid`` for a period that is not one, ``CentralUnavailable`` when neither the server
+        nor (offline) the local replica can answer, and the store's error when the audit entry cannot
+        be written; in each case the payments shown before stay.
         """
         person = self.person or {}
         if person.get("id") is None:
             raise InputInvalid("no_person", "没有查询对象，不能查询补贴发放记录。")
-        return self._fetch_subsidies(*check_period(period_from, period_to, self.ctx.today()))
+        period = check_period(period_from, period_to, self.ctx.today())
+        rows = self._payments(*period)
+        if self.data.get("recorded"):
+            self._audit(SUBSIDY_QUERY_EVENT, f"再查询补贴发放 {_range_label(period)}，{len(rows)} 条")
+        return self._keep(rows, period)
+
+    def statement_printing(self, period_from: str, period_to: str, payments: int) -> None:
+        """Chain the printing of the 补贴发放明细 of a recorded query in the audit (before it prints)."""
+        if not self.data.get("recorded"):
+            raise InputInvalid("not_recorded", "查询尚未记录，不能打印补贴发放明细。", "请先完成查询。")
+        period = (period_from, period_to)
+        self._audit(SUBSIDY_STATEMENT_EVENT, f"打印补贴发放明细 {_range_label(period)}，{payments} 条")
 
     def _fetch_subsidies(self, period_from: str, period_to: str) -> list[dict[str, Any]]:
+        return self._keep(self._payments(period_from, period_to), (period_from, period_to))
+
+    def _payments(self, period_from: str, period_to: str) -> list[dict[str, Any]]:
         person = self.person or {}
         # the holder's and their household's (户类补贴 are paid to the head of household)
         payments = self.ctx.central.subsidy_payments(
             str(person["id"]), household=True, period_from=period_from, period_to=period_to
         )
-        rows = [jsonable(p) for p in payments]
+        return [jsonable(p) for p in payments]
+
+    def _keep(self, rows: list[dict[str, Any]], period: tuple[str, str]) -> list[dict[str, Any]]:
         self.data["subsidies"] = rows
-        self.data["subsidy_period"] = [period_from, period_to]
+        self.data["subsidy_period"] = list(period)
+        viewed: list[list[str]] = self.data.setdefault("subsidy_periods_viewed", [])
+        if list(period) not in viewed:
+            viewed.append(list(period))
         return rows
+
+    def _audit(self, event: str, result: str) -> None:
+        ctx = self.ctx
+        ctx.journal.audit_event(self.acceptance_number(), event, result, ctx.operator.number)
 
     def result_step(self) -> StepDef:
         def page() -> Page:
@@ -220,7 +256,9 @@ class QueryFlow(ServiceFlow):
         if self.card_read:
             scope.append("芯片信息")
         if self.data.get("subsidies") is not None:
-            scope.append("补贴发放记录")
+            viewed = self.data.get("subsidy_periods_viewed") or [self.data.get("subsidy_period")]
+            periods = "、".join(_range_label(tuple(p)) for p in viewed if p)
+            scope.append(f"补贴发放记录（{periods}）" if periods else "补贴发放记录")
         return forms.TransactionFacts(
             result="已查询",
             item_details={"scope": "、".join(scope), "data_source": self.data_source()},

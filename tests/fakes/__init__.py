@@ -200,7 +200,13 @@ class InMemoryJournal:
             self.fail_next_record = False
             raise OSError("simulated crash before commit")
         self.transactions[transaction.acceptance_number] = transaction
-        self.audit.append({"acceptance_number": transaction.acceptance_number, "result": transaction.result})
+        self.audit.append(
+            {
+                "acceptance_number": transaction.acceptance_number,
+                "event": "transaction",
+                "result": transaction.result,
+            }
+        )
         if transaction.server_command:
             self.outbox.append(
                 {"acceptance_number": transaction.acceptance_number, "command": transaction.server_command}
@@ -220,6 +226,18 @@ class InMemoryJournal:
 
     def holder_ref_for(self, id_type: str, id_number: str) -> str:
         return "h:" + hashlib.sha256(f"{id_type}|{id_number}".encode()).hexdigest()[:32]
+
+    def audit_event(self, acceptance_number: str, event: str, result: str, operator_number: str) -> None:
+        if acceptance_number not in self.transactions:
+            raise LookupError(f"no transaction {acceptance_number}")
+        self.audit.append(
+            {
+                "acceptance_number": acceptance_number,
+                "event": event,
+                "result": result,
+                "operator": operator_number,
+            }
+        )
 
 
 class RecordingRenderer:

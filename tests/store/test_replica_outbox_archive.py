@@ -210,3 +210,34 @@ def test_forms_are_archived_once_and_reprints_are_counted_and_audited(store: Sto
         ("reprint", "1003", "补打2"),
     ]
     assert store.verify_audit().intact
+
+
+def test_an_audit_event_about_a_recorded_transaction_is_chained_with_its_holder(store: Store) -> None:
+    store.record(make_record("Q1"))
+    messages = len(store.outbox.messages())
+    head = store.audit_head()
+    with pytest.raises(UnknownAcceptanceNumber):
+        store.audit_event("Q9", "subsidy_query", "再查询补贴发放 2024年01月至2024年12月，1 条", "1002")
+    assert store.audit_head() == head  # nothing written for a 受理编号 the journal does not know
+    store.audit_event("Q1", "subsidy_query", "再查询补贴发放 2024年01月至2024年12月，1 条", "1002")
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT event, item_code, operator_number, holder_ref, result FROM audit_entries "
+                "WHERE acceptance_number = 'Q1' ORDER BY seq"
+            )
+        ).all()
+    recorded = store.find("Q1")
+    assert recorded is not None
+    assert [tuple(r) for r in rows] == [
+        ("transaction", recorded.item_code, "1001", recorded.holder_ref, "accepted"),
+        (
+            "subsidy_query",
+            recorded.item_code,
+            "1002",
+            recorded.holder_ref,
+            "再查询补贴发放 2024年01月至2024年12月，1 条",
+        ),
+    ]
+    assert len(store.outbox.messages()) == messages  # an audit entry alone sends nothing
+    assert store.verify_audit().intact

@@ -67,6 +67,9 @@ class CrashingJournal:
     def holder_ref_for(self, id_type: str, id_number: str) -> str:
         return self.inner.holder_ref_for(id_type, id_number)
 
+    def audit_event(self, acceptance_number: str, event: str, result: str, operator_number: str) -> None:
+        self.inner.audit_event(acceptance_number, event, result, operator_number)
+
 
 class LosingCentral:
     """The server applies the ``lose``-th command but its answer never arrives (the PC dies)."""

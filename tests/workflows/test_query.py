@@ -35,7 +35,10 @@ def test_query_with_the_card_online_shows_chip_record_and_subsidies() -> None:
     assert rows["数据来源"] == "卡片芯片（现场读取）；社保卡中心系统（实时）"
     done = drive(flow)
     assert done.kind is StepKind.DONE and world.city.commands == [] and world.written() == (1, 1, 0)
-    assert world.renderer.forms[0].item_details["scope"] == "持卡人信息、卡片状态、芯片信息、补贴发放记录"
+    assert (
+        world.renderer.forms[0].item_details["scope"]
+        == "持卡人信息、卡片状态、芯片信息、补贴发放记录（2025年12月至2026年11月）"
+    )
 
 
 def test_query_offline_from_the_replica_marks_the_age_of_the_data() -> None:
@@ -102,7 +105,51 @@ def test_query_loads_the_last_12_months_and_another_period_on_request() -> None:
     rows = flow.reload_subsidies("202401", "202412")
     assert [r["period"] for r in rows] == ["202403"]
     assert flow.data["subsidy_period"] == ["202401", "202412"] and flow.data["subsidies"] == rows
-    assert world.written() == written and world.city.commands == []  # asking again records nothing new
+    # the recorded query is not recorded again; the look at another period is chained in the audit
+    transactions, audit_entries, outbox = written
+    assert world.written() == (transactions, audit_entries + 1, outbox) and world.city.commands == []
+    number = flow.acceptance_number()
+    assert world.memory.audit[-1] == {
+        "acceptance_number": number,
+        "event": "subsidy_query",
+        "result": "再查询补贴发放 2024年01月至2024年12月，1 条",
+        "operator": flow.ctx.operator.number,
+    }
+
+    flow.statement_printing("202401", "202412", 1)
+    assert world.memory.audit[-1]["event"] == "subsidy_statement"
+    assert world.memory.audit[-1]["result"] == "打印补贴发放明细 2024年01月至2024年12月，1 条"
+
+
+def test_periods_looked_at_before_the_query_is_recorded_are_its_scope() -> None:
+    world = World()
+    person = _with_two_payments(world)
+    flow = begin(world, "query", HR)
+    until(flow, "result", {"read_card": {"choice": "absent"}, "identify": by_id(person), "presenter": HOLDER})
+    assert isinstance(flow, QueryFlow)
+    flow.reload_subsidies("202401", "202412")
+    assert world.written() == (0, 0, 0)  # nothing recorded yet: the query's own entry will say it
+    with pytest.raises(InputInvalid) as caught:
+        flow.statement_printing("202401", "202412", 1)  # no 受理编号 to print it under yet
+    assert caught.value.code == "not_recorded"
+    assert drive(flow).kind is StepKind.DONE
+    assert world.written() == (1, 1, 0)
+    scope = world.renderer.forms[0].item_details["scope"]
+    assert scope.endswith("补贴发放记录（2025年12月至2026年11月、2024年01月至2024年12月）")
+
+
+def test_a_look_that_cannot_be_audited_is_not_shown() -> None:
+    world = World()
+    person = _with_two_payments(world)
+    flow = begin(world, "query", HR)
+    until(flow, "result", {"read_card": {"choice": "absent"}, "identify": by_id(person), "presenter": HOLDER})
+    assert drive(flow).kind is StepKind.DONE
+    assert isinstance(flow, QueryFlow)
+    shown = list(flow.data["subsidies"])
+    del world.memory.transactions[flow.acceptance_number()]  # the journal lost the query's record
+    with pytest.raises(LookupError):
+        flow.reload_subsidies("202401", "202412")
+    assert flow.data["subsidies"] == shown and flow.data["subsidy_period"] == ["202512", "202611"]
 
 
 @pytest.mark.parametrize(

@@ -280,9 +280,10 @@ class SubsidyPanel(QWidget):
             self._start_follow_up(FollowUp(code, name))
 
     def print_statement(self) -> None:
-        """Render and print the 补贴发放明细 on the worker."""
-        ctx = self.flow.ctx
-        statement = statement_of(self.flow, self.outcome, self.rows)
+        """Render, audit and print the 补贴发放明细 on the worker."""
+        flow = self.flow
+        ctx = flow.ctx
+        statement = statement_of(flow, self.outcome, self.rows)
         self.print_button.setEnabled(False)
         self.message.setText("正在打印补贴发放明细…")
 
@@ -291,6 +292,8 @@ class SubsidyPanel(QWidget):
             if not isinstance(renderer, StatementRenderer):
                 raise PrintFailed("本机的打印组件不能生成补贴发放明细")
             rendered = renderer.render_subsidy_statement(statement)
+            if isinstance(flow, QueryFlow):  # who printed whose payments: on the audit chain first
+                flow.statement_printing(statement.period_from, statement.period_to, len(statement.payments))
             self.last_pdf = rendered.pdf
             return ctx.printer.print_pdf(rendered.pdf, job_name=f"补贴发放明细 {statement.statement_number}")
 

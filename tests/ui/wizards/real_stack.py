@@ -309,7 +309,8 @@ class RealCounter:
     def audit_entries(self, acceptance_number: str) -> list[dict[str, Any]]:
         with self.store.engine.connect() as connection:
             rows = connection.execute(
-                sa.text("SELECT * FROM audit_entries WHERE acceptance_number = :n"), {"n": acceptance_number}
+                sa.text("SELECT * FROM audit_entries WHERE acceptance_number = :n ORDER BY seq"),
+                {"n": acceptance_number},
             )
             return [dict(row._mapping) for row in rows]
 

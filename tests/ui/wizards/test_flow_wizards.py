@@ -485,6 +485,11 @@ def test_the_subsidy_panel_asks_for_another_period_and_prints_that_period(
     statement = pdf_text(counter.pdfs[-1])
     assert "高龄津贴" in statement and "耕地地力保护补贴" not in statement
     assert "2024" in statement.split("发放期间")[1][:40]
+    # the period that was not one left no trace; the look and the print are audited
+    assert [(e["event"], e["result"]) for e in counter.world.memory.audit[1:]] == [
+        ("subsidy_query", "再查询补贴发放 2024年01月至2024年12月，1 条"),
+        ("subsidy_statement", "打印补贴发放明细 2024年01月至2024年12月，1 条"),
+    ]
 
 
 def test_query_wizard_offline_refuses_someone_the_replica_does_not_know(

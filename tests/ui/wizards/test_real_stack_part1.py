@@ -333,6 +333,22 @@ def test_query_shows_the_households_payments_with_reasons_and_prints_the_stateme
         assert time.monotonic() < deadline, "the statement never came out of the printer queue"
         time.sleep(0.2)
 
+    # who looked at which periods and printed them after the query was recorded: on the audit chain
+    entries = real_counter.audit_entries(number)
+    looked = f"{older[:4]}年01月至{older[:4]}年12月"
+    assert [(e["event"], e["item_code"], e["result"]) for e in entries] == [
+        ("transaction", "query", entries[0]["result"]),
+        ("subsidy_query", "query", f"再查询补贴发放 {looked}，1 条"),
+        ("subsidy_query", "query", f"再查询补贴发放 {older[:4]}年01月至{period[:4]}年{period[4:]}月，3 条"),
+        (
+            "subsidy_statement",
+            "query",
+            f"打印补贴发放明细 {older[:4]}年01月至{period[:4]}年{period[4:]}月，3 条",
+        ),
+    ]
+    assert len({e["holder_ref"] for e in entries}) == 1
+    assert real_counter.store.verify_audit().intact
+
 
 # --- the card panel and a wizard on one reader -------------------------------------------------------
 
