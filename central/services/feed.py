@@ -34,6 +34,11 @@ that ``as_of``: whatever changed while it paged has a number above it, so snapsh
 the server's state. ``&region=<参保地>`` narrows the pages to one county (its persons, their cards,
 the payments to them): a county's counter then loads its share of the city, not the whole of it.
 
+A person whose 参保地 changes (参保地变更) enters one county's share and leaves another's, though their
+cards and the payments to them did not change. So that a county's replica following the feed takes
+in the card and payments of someone who moved in (it kept none of them before), the transaction that
+changes a person's 参保地 also gives each of their cards and each payment to them an entry, as it is.
+
 Scope (decision, DOMAIN §1): HR windows act on the whole city and bank outlets may query every
 card, so every counter's feed is the whole city; ``admin`` has none. Records written in bulk by
 ``seed`` are not in the feed: a new replica starts from the snapshot.
@@ -46,7 +51,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from central.core.problems import Problem
@@ -63,6 +68,7 @@ Entity = Literal["person", "card", "payment"]
 ENTITIES: dict[type[Base], Entity] = {PersonRow: "person", CardRow: "card", SubsidyPaymentRow: "payment"}
 MODELS: dict[str, type[Base]] = {"person": PersonRow, "card": CardRow, "payment": SubsidyPaymentRow}
 _PENDING = "central.feed.pending"
+_MOVED = "central.feed.moved"  # ids of the persons whose 参保地 this session changed
 _SKIP = {"row_version"}
 
 
@@ -103,11 +109,16 @@ def install(factory: sessionmaker[Session], now: Any) -> None:
             entity = ENTITIES.get(type(obj))
             if entity is not None and obj in session:
                 pending[(entity, obj.id)] = obj
+                if entity == "person" and inspect(obj).attrs.insured_region.history.deleted:
+                    session.info.setdefault(_MOVED, set()).add(obj.id)
 
     @event.listens_for(factory, "before_commit")
     def _write(session: Session) -> None:
         session.flush()  # before_commit comes before the commit's own flush: collect everything now
         pending: dict[tuple[str, int], Base] = session.info.pop(_PENDING, {})
+        moved: set[int] | None = session.info.pop(_MOVED, None)
+        if moved:
+            carry_belongings(session, moved, pending)
         if not pending:
             return
         connection = session.connection()
@@ -119,6 +130,18 @@ def install(factory: sessionmaker[Session], now: Any) -> None:
     @event.listens_for(factory, "after_rollback")
     def _forget(session: Session) -> None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_MOVED, None)
+
+
+def carry_belongings(session: Session, person_ids: set[int], pending: dict[tuple[str, int], Base]) -> None:
+    """Add the cards of ``person_ids`` and the payments to them (收款人) to this transaction's entries."""
+    owned_by: tuple[tuple[Any, Any], ...] = (
+        (CardRow, CardRow.person_id),
+        (SubsidyPaymentRow, SubsidyPaymentRow.recipient_person_id),
+    )
+    for model, owner in owned_by:
+        for row in session.scalars(select(model).where(owner.in_(sorted(person_ids)))):
+            pending.setdefault((ENTITIES[model], row.id), row)
 
 
 def write_entries(session: Session, changed: Iterable[tuple[tuple[str, int], Base]], at: datetime) -> None:

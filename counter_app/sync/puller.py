@@ -8,7 +8,8 @@ version, so a replayed or reordered entry never overwrites a newer state.
 Scope: the server's feed is the whole city (central/services/feed.py); the counter keeps the persons
 of its county (参保地 = the county) and those it already holds (persons it served, see
 ``central.SyncedCentral.find_person``), their cards, and the payments to their cards. Subsidy
-payments of anyone else are fetched on demand.
+payments of anyone else are fetched on demand. Someone who moves into the county (参保地变更) comes
+with their cards and payments: the server gives them feed entries in the same transaction.
 
 First start, or ``410 Gone`` (the cursor is older than the server keeps, or from another database):
 a full resync. Every page of ``GET /snapshot`` for persons, cards and payments is applied with its

@@ -52,6 +52,48 @@ def test_commands_appear_in_the_feed_in_order_without_gaps(api: Api) -> None:
     assert len(small["entries"]) == 1 and small["next"] == 1 and small["more"] is True
 
 
+def test_a_change_of_insured_region_brings_the_persons_cards_and_the_payments_to_them_into_the_feed(
+    api: Api,
+) -> None:
+    mover, other = api.person(insured_region="511132"), api.person(insured_region="511132")
+    card_id = api.card(mover["id"], SocialStatus.ACTIVE)
+    api.card(other["id"], SocialStatus.ACTIVE)
+    with api.db.write() as session:  # written directly: not in the feed yet
+        payments = [
+            SubsidyPaymentRow(
+                item_code="16.1",
+                beneficiary_person_id=beneficiary,
+                recipient_person_id=recipient,
+                period=period,
+                amount_fen=7000,
+                status="paid",
+                batch_number=f"B{period}-{beneficiary}",
+            )
+            for beneficiary, recipient, period in (
+                (mover["id"], mover["id"], "202609"),
+                (mover["id"], mover["id"], "202610"),
+                (other["id"], mover["id"], "202610"),  # paid to the mover's card (收款人)
+                (mover["id"], other["id"], "202611"),  # the mover's, paid to someone else's card
+            )
+        ]
+        session.add_all(payments)
+        session.flush()
+        to_mover = sorted(p.id for p in payments if p.recipient_person_id == mover["id"])
+    api.ok("change_contact", {"person": mover["ref"], "phone": "13911112222"})
+    assert [(e["entity"], e["id"]) for e in pull(api, 0)["entries"]] == [("person", mover["id"])]
+
+    body = {"person": mover["ref"], "certificate_number": "ZY-2026-002", "to_region": "511102"}
+    api.ok("transfer_region", body)
+    entries = pull(api, 1)["entries"]
+    assert sorted((e["entity"], e["id"]) for e in entries) == sorted(
+        [("person", mover["id"]), ("card", card_id)] + [("payment", i) for i in to_mover]
+    )
+    assert [e["seq"] for e in entries] == [2, 3, 4, 5, 6]  # one transaction, numbered without gaps
+    by_kind = {e["entity"]: e["data"] for e in entries}
+    assert by_kind["person"]["insured_region"] == "511102" and by_kind["card"]["status"] == "active"
+    assert {e["data"]["amount_fen"] for e in entries if e["entity"] == "payment"} == {7000}
+
+
 def test_a_cursor_beyond_the_history_or_older_than_it_is_410(api: Api) -> None:
     person = api.person()
     api.ok("change_contact", {"person": person["ref"], "phone": "13911112222"})

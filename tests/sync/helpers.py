@@ -233,7 +233,7 @@ def county_phones(db: Database, county: str = COUNTY) -> dict[str, str | None]:
 
 
 class Writer:
-    """Another counter (HR clerk 2 at counter 02) sending change_contact commands over HTTP."""
+    """Another counter (HR clerk 2 at counter 02) sending commands over HTTP."""
 
     def __init__(self, url: str) -> None:
         import uuid as _uuid
@@ -250,12 +250,20 @@ class Writer:
         self.sequence = itertools.count(next(_BLOCKS) % 9800 + 1)
 
     def change_phone(self, id_number: str, phone: str) -> None:
+        self._send("change_contact", {"person": {"id_number": id_number}, "phone": phone})
+
+    def transfer_region(self, id_number: str, to_region: str) -> None:
+        """参保地变更 of the person to ``to_region``."""
+        body = {"person": {"id_number": id_number}, "to_region": to_region, "certificate_number": "ZY-TEST-1"}
+        self._send("transfer_region", body)
+
+    def _send(self, command: str, body: dict[str, Any]) -> None:
         from counter_app.domain.receipt_code import format_acceptance_number
 
         number = format_acceptance_number(OUTLET, "02", datetime.now(SHANGHAI).date(), next(self.sequence))
         response = self.session.post(
-            f"{self.url}/commands/change_contact",
-            json={"acceptance_number": number, "person": {"id_number": id_number}, "phone": phone},
+            f"{self.url}/commands/{command}",
+            json={"acceptance_number": number, **body},
             headers={**self.headers, "Idempotency-Key": str(self._uuid.uuid4())},
             timeout=20,
         )

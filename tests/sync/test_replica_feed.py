@@ -229,6 +229,28 @@ def test_a_person_served_from_another_county_is_kept_and_followed(
     assert counter.store.replica.person(str(stranger["id"])) is None
 
 
+def test_someone_who_moves_into_the_county_comes_with_their_card_and_payments(
+    counter: Counter, central: CentralProcess, city: dict[str, Any]
+) -> None:
+    counter.sync.puller.pull()
+    mover = city["there"][8]
+    person_id = str(mover["id"])
+    assert counter.store.replica.person(person_id) is None
+    assert counter.store.replica.cards(person_id=person_id) == []
+    Writer(central.url).transfer_region(mover["id_number"], COUNTY)  # 参保地变更 into the county
+    report = counter.sync.puller.pull()
+    assert not report.resynced  # the feed alone brings them: their card and payments did not change
+    person = counter.store.replica.person(person_id)
+    assert person is not None and person.insured_region == COUNTY
+    [card] = counter.store.replica.cards(person_id=person_id)
+    assert card.social_status == "active"
+    counter.sync.connectivity.unreachable("test: offline")  # what the clerk sees when the server is down
+    payments = counter.sync.central.subsidy_payments(
+        person_id, household=False, period_from="202601", period_to="202612"
+    )
+    assert sorted((p["period"], p["amount_fen"]) for p in payments) == [("202601", 7000), ("202602", 7100)]
+
+
 def test_a_first_sync_asks_for_the_county_a_resync_of_a_served_visitor_for_the_city(
     counter: Counter,
     central: CentralProcess,
