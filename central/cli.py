@@ -97,7 +97,7 @@ def _enrol(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging plus the ``central`` logger on stderr (one line per record)."""
+    """uvicorn's logging (its access line masked) plus the ``central`` logger on stderr (one line per record)."""
     from uvicorn.config import LOGGING_CONFIG
 
     config: dict[str, Any] = {**LOGGING_CONFIG}
@@ -109,8 +109,11 @@ def log_config(level: str) -> dict[str, Any]:
         **LOGGING_CONFIG["handlers"],
         "central": {"class": "logging.StreamHandler", "formatter": "central", "stream": "ext://sys.stderr"},
     }
+    config["filters"] = {"mask_personal_data": {"()": "central.core.access_log.MaskPersonalData"}}
     config["loggers"] = {
         **LOGGING_CONFIG["loggers"],
+        # the access line's path without ID or card numbers in clear (--access-log)
+        "uvicorn.access": {**LOGGING_CONFIG["loggers"]["uvicorn.access"], "filters": ["mask_personal_data"]},
         "central": {"handlers": ["central"], "level": level.upper(), "propagate": False},
     }
     return config

@@ -27,6 +27,7 @@ def running_server(
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
     migrate: bool = True,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Start the server (migrating first), yield its base URL, stop it; fail on errors in its log."""
     port = free_tcp_port()
@@ -45,6 +46,7 @@ def running_server(
                 "--workers",
                 str(workers),
                 *([] if migrate else ["--no-migrate"]),
+                *extra_args,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

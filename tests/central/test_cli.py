@@ -48,3 +48,20 @@ def test_serve_answers_health_and_openapi_on_loopback(tmp_path: Path) -> None:
         assert problem.status_code == 401  # not signed in
         assert problem.headers["content-type"].startswith("application/problem+json")
         assert "/auth/sign-in" in schema["paths"]
+
+
+@pytest.mark.integration
+def test_the_access_log_masks_id_and_card_numbers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'central.db'}"
+    log = tmp_path / "server.log"
+    with running_server(url, log, extra_args=("--access-log",)) as base:
+        requests.get(f"{base}/persons", params={"id_number": "511102199003071234", "id_type": "resident_id"})
+        requests.get(f"{base}/cards", params={"card_number": "S11000018"})
+        requests.get(f"{base}/cards", params={"card_identifier": "511100D15600000500BF7C7A"})
+    text = log.read_text(encoding="utf-8")
+    assert "/persons?id_number=5111**********1234&id_type=resident_id" in text  # which lookup: still there
+    assert (
+        "/cards?card_number=S1*****18" in text and "/cards?card_identifier=5111****************7C7A" in text
+    )
+    for clear in ("511102199003071234", "S11000018", "511100D15600000500BF7C7A"):
+        assert clear not in text
