@@ -200,13 +200,7 @@ class InMemoryJournal:
             self.fail_next_record = False
             raise OSError("simulated crash before commit")
         self.transactions[transaction.acceptance_number] = transaction
-        self.audit.append(
-            {
-                "acceptance_number": transaction.acceptance_number,
-                "event": "transaction",
-                "result": transaction.result,
-            }
-        )
+        self.audit.append({"acceptance_number": transaction.acceptance_number, "result": transaction.result})
         if transaction.server_command:
             self.outbox.append(
                 {"acceptance_number": transaction.acceptance_number, "command": transaction.server_command}
