@@ -415,10 +415,11 @@ def _snapshot_statement(entity: str, by_region: bool, as_rows: bool) -> str:
     page's rows already reflect, and every later change has a higher one (see ``central.services.feed``).
     """
     table: Any = MODELS[entity].__table__
-    columns = ", ".join(_record_column(c) for c in record_columns(entity))
+    fields = record_columns(entity)
+    columns = ", ".join(_record_column(c) for c in fields)
     region = f" AND {_IN_REGION[entity]}" if by_region else ""
     record = (
-        "json_build_array(" + ", ".join(f"r.{c.name}" for c in record_columns(entity)) + ")::text"
+        "json_build_array(" + ", ".join(f"r.{c.name}" for c in fields) + ")::text"
         if as_rows
         else "row_to_json(r)::text"
     )

@@ -430,3 +430,8 @@ _FAILURES: Final[Mapping[FailureReason, _FailureSpec]] = {
 def period_label(period: str) -> str:
     """A payment's 发放期间 ``202503`` as ``2025年03月`` (anything not YYYYMM as it is)."""
     return f"{period[:4]}年{period[4:]}月" if len(period) == 6 and period.isdigit() else period
+
+
+def period_range_label(period_from: str, period_to: str) -> str:
+    """A 发放期间 range ``202401``–``202412`` as ``2024年01月至2024年12月``."""
+    return f"{period_label(period_from)}至{period_label(period_to)}"

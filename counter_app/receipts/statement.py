@@ -22,7 +22,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from counter_app.domain.subsidies import period_label
+from counter_app.domain.subsidies import period_label, period_range_label
 from counter_app.receipts import codes
 from counter_app.receipts.acceptance import TRAINING_MARK, format_time, reprint_mark, watermark
 from counter_app.receipts.fonts import FontChain
@@ -305,7 +305,7 @@ def _page_header(ink: Ink, s: SubsidyStatement, reprint: int, barcode_width: flo
     scope = "家庭（含按户发放至户主的补贴）" if s.household else "本人"
     lines = [
         f"持卡人：{h.name}　　证件号码：{mask_id_number(h.id_number)}　　社会保障卡号：{h.card_number}",
-        f"查询范围：{scope}　　发放期间：{period_label(s.period_from)}至{period_label(s.period_to)}",
+        f"查询范围：{scope}　　发放期间：{period_range_label(s.period_from, s.period_to)}",
         f"打印编号：{s.statement_number}",
         f"打印网点：{s.outlet_name}（{s.outlet_code}）　柜台：{s.counter_number}　经办人：{s.operator_number}",
     ]

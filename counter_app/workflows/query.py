@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from counter_app.domain.identity import ethnicity_name, region_name
-from counter_app.domain.subsidies import period_label
+from counter_app.domain.subsidies import period_label, period_range_label
 from counter_app.workflows import forms, people
 from counter_app.workflows.base import Choice, InputInvalid, Page, StepDef, StepKind, jsonable, refusal
 from counter_app.workflows.common import ServiceFlow
@@ -65,11 +65,6 @@ def check_period(period_from: str, period_to: str, today: date) -> tuple[str, st
             "period_too_early", f"起始期间最早为 {period_label(EARLIEST_PERIOD)}。", "请缩小查询的发放期间。"
         )
     return period_from, period_to
-
-
-def _range_label(period: Sequence[str]) -> str:
-    """``("202401", "202412")`` as ``2024年01月至2024年12月``."""
-    return f"{period_label(period[0])}至{period_label(period[1])}"
 
 
 class QueryFlow(ServiceFlow):
@@ -162,7 +157,7 @@ class QueryFlow(ServiceFlow):
             return []
         if not payments:
             asked = self.data.get("subsidy_period") or months_back(self.ctx.today(), SUBSIDY_MONTHS)
-            return [("补贴发放", f"{_range_label(asked)}无发放记录")]
+            return [("补贴发放", f"{period_range_label(*asked)}无发放记录")]
         out = []
         for p in payments:
             amount = int(p.get("amount_fen") or 0)
@@ -184,8 +179,9 @@ class QueryFlow(ServiceFlow):
         person = self.person or {}
         if "subsidies" in self.data or person.get("id") is None:
             return
+        period = months_back(self.ctx.today(), SUBSIDY_MONTHS)
         try:
-            self._fetch_subsidies(*months_back(self.ctx.today(), SUBSIDY_MONTHS))
+            self._keep(self._payments(*period), period)
         except CentralUnavailable:
             if not self.ctx.offline:
                 raise
@@ -206,18 +202,15 @@ class QueryFlow(ServiceFlow):
         period = check_period(period_from, period_to, self.ctx.today())
         rows = self._payments(*period)
         if self.data.get("recorded"):
-            self._audit(SUBSIDY_QUERY_EVENT, f"再查询补贴发放 {_range_label(period)}，{len(rows)} 条")
+            self._audit(SUBSIDY_QUERY_EVENT, f"再查询补贴发放 {period_range_label(*period)}，{len(rows)} 条")
         return self._keep(rows, period)
 
     def statement_printing(self, period_from: str, period_to: str, payments: int) -> None:
         """Chain the printing of the 补贴发放明细 of a recorded query in the audit (before it prints)."""
         if not self.data.get("recorded"):
             raise InputInvalid("not_recorded", "查询尚未记录，不能打印补贴发放明细。", "请先完成查询。")
-        period = (period_from, period_to)
-        self._audit(SUBSIDY_STATEMENT_EVENT, f"打印补贴发放明细 {_range_label(period)}，{payments} 条")
-
-    def _fetch_subsidies(self, period_from: str, period_to: str) -> list[dict[str, Any]]:
-        return self._keep(self._payments(period_from, period_to), (period_from, period_to))
+        shown = period_range_label(period_from, period_to)
+        self._audit(SUBSIDY_STATEMENT_EVENT, f"打印补贴发放明细 {shown}，{payments} 条")
 
     def _payments(self, period_from: str, period_to: str) -> list[dict[str, Any]]:
         person = self.person or {}
@@ -257,7 +250,7 @@ class QueryFlow(ServiceFlow):
             scope.append("芯片信息")
         if self.data.get("subsidies") is not None:
             viewed = self.data.get("subsidy_periods_viewed") or [self.data.get("subsidy_period")]
-            periods = "、".join(_range_label(tuple(p)) for p in viewed if p)
+            periods = "、".join(period_range_label(*p) for p in viewed if p)
             scope.append(f"补贴发放记录（{periods}）" if periods else "补贴发放记录")
         return forms.TransactionFacts(
             result="已查询",

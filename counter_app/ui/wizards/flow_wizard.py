@@ -38,6 +38,7 @@ from counter_app.ui.qt import (
     Signal,
 )
 from counter_app.workflows.base import FieldKind, FieldSpec, Flow, FollowUp, Step, StepKind
+from counter_app.workflows.query import QueryFlow
 
 log = logging.getLogger(__name__)
 
@@ -438,7 +439,7 @@ class FlowWizard(QDialog):
         if outcome.follow_up is not None:
             self._add_follow_up(outcome.follow_up, layout)
         subsidies = self.flow.data.get("subsidies")
-        if isinstance(subsidies, list) and outcome.complete:
+        if isinstance(self.flow, QueryFlow) and isinstance(subsidies, list) and outcome.complete:
             from counter_app.ui.wizards.subsidies import SubsidyPanel
 
             self.subsidies = SubsidyPanel(

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from counter_app.domain.errors import DomainError
-from counter_app.domain.subsidies import FailureReason, period_label
+from counter_app.domain.subsidies import FailureReason, period_range_label
 from counter_app.ui.bridge import BackgroundTasks
 from counter_app.ui.qt import (
     QHBoxLayout,
@@ -28,7 +28,7 @@ from counter_app.ui.qt import (
     QWidget,
     Signal,
 )
-from counter_app.workflows.base import Flow, FollowUp, Outcome
+from counter_app.workflows.base import FollowUp, Outcome
 from counter_app.workflows.ports import (
     FormPerson,
     PrintFailed,
@@ -89,7 +89,7 @@ def payment_of(row: Mapping[str, Any], holder_name: str = "") -> SubsidyPayment:
     )
 
 
-def statement_of(flow: Flow, outcome: Outcome, rows: Sequence[Mapping[str, Any]]) -> SubsidyStatement:
+def statement_of(flow: QueryFlow, outcome: Outcome, rows: Sequence[Mapping[str, Any]]) -> SubsidyStatement:
     """The 补贴发放明细 of a finished query, numbered with its 受理编号."""
     ctx = flow.ctx
     person: Mapping[str, Any] = flow.data.get("person") or {}
@@ -131,7 +131,7 @@ class SubsidyPanel(QWidget):
 
     def __init__(
         self,
-        flow: Flow,
+        flow: QueryFlow,
         outcome: Outcome,
         rows: Sequence[Mapping[str, Any]],
         tasks: BackgroundTasks,
@@ -161,15 +161,14 @@ class SubsidyPanel(QWidget):
         if asked:
             self.period_from.setText(str(asked[0]))
             self.period_to.setText(str(asked[1]))
-        if isinstance(flow, QueryFlow):  # the query flow can ask for another 发放期间
-            row = QHBoxLayout()
-            row.addWidget(QLabel("发放期间", self))
-            row.addWidget(self.period_from)
-            row.addWidget(QLabel("至", self))
-            row.addWidget(self.period_to)
-            row.addWidget(self.reload_button)
-            row.addStretch(1)
-            layout.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("发放期间", self))
+        row.addWidget(self.period_from)
+        row.addWidget(QLabel("至", self))
+        row.addWidget(self.period_to)
+        row.addWidget(self.reload_button)
+        row.addStretch(1)
+        layout.addLayout(row)
         self.list_box = QWidget(self)
         self.list_layout = QVBoxLayout(self.list_box)
         self.list_layout.setContentsMargins(0, 0, 0, 0)
@@ -230,7 +229,7 @@ class SubsidyPanel(QWidget):
     def reload(self) -> None:
         """Ask for the payments of the 发放期间 typed (on the worker); the list shows them when they come."""
         flow = self.flow
-        if not isinstance(flow, QueryFlow) or not self.reload_button.isEnabled():
+        if not self.reload_button.isEnabled():
             return
         period_from, period_to = self.period_from.text().strip(), self.period_to.text().strip()
         self._set_idle(False)
@@ -241,7 +240,7 @@ class SubsidyPanel(QWidget):
             self._show_rows()
             self._set_idle(True)
             self.message.setText(
-                f"已查询 {period_label(period_from)}至{period_label(period_to)}的补贴发放记录，"
+                f"已查询 {period_range_label(period_from, period_to)}的补贴发放记录，"
                 f"共 {len(self.rows)} 条。打印的补贴发放明细为此期间。"
             )
             self.reloaded.emit(len(self.rows))
@@ -249,7 +248,7 @@ class SubsidyPanel(QWidget):
         def failed(error: BaseException) -> None:
             self._set_idle(True)
             if isinstance(error, DomainError):
-                text = error.message + (f"{error.hint}" if error.hint else "")
+                text = error.message + (error.hint or "")
             else:
                 log.warning("subsidy payments of another period not loaded: %s", error)
                 text = f"未能查询补贴发放记录：{str(error).rstrip('。')}。显示的仍是原查询期间的记录，请稍后重试。"
@@ -292,8 +291,8 @@ class SubsidyPanel(QWidget):
             if not isinstance(renderer, StatementRenderer):
                 raise PrintFailed("本机的打印组件不能生成补贴发放明细")
             rendered = renderer.render_subsidy_statement(statement)
-            if isinstance(flow, QueryFlow):  # who printed whose payments: on the audit chain first
-                flow.statement_printing(statement.period_from, statement.period_to, len(statement.payments))
+            # who printed whose payments: on the audit chain first
+            flow.statement_printing(statement.period_from, statement.period_to, len(statement.payments))
             self.last_pdf = rendered.pdf
             return ctx.printer.print_pdf(rendered.pdf, job_name=f"补贴发放明细 {statement.statement_number}")
 
